@@ -1,0 +1,3 @@
+from ganedge.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``ganedge`` command line. Subcommands are imported only when invoked (see main.LazyGroup)."""

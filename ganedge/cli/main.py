@@ -1,0 +1,107 @@
+"""Entry point of the ``ganedge`` command.
+
+``LazyGroup`` imports a subcommand's module only when that subcommand runs, so
+``ganedge --help`` and light commands never pay for torch. ``main`` turns a
+GanEdgeError into one line on stderr and its exit code (2 bad input, 1 a failed
+check); ``--debug`` keeps the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from ganedge import __version__
+from ganedge.errors import GanEdgeError
+
+# name -> "module:attribute"; the help line is repeated here so --help needs no import.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("ganedge.cli.train:train", "Train a GAN on scenes, digits or a folder of images."),
+    "eval": ("ganedge.cli.eval:eval_cmd", "Score a run or model: FD, KID, precision/recall."),
+    "export": ("ganedge.cli.export:export", "Export a generator: onnx, trt (TensorRT), triton."),
+    "sample": ("ganedge.cli.sample:sample", "Generate images for seeds to a grid or a folder."),
+    "verify": ("ganedge.cli.verify:verify", "Compare two artifacts on the same seeds."),
+    "inspect": ("ganedge.cli.inspect:inspect_cmd", "Show an artifact's manifest, graph and lint."),
+    "bench": ("ganedge.cli.bench:bench", "Benchmark backends, precisions and batch sizes."),
+}
+
+_debug = False
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands live in modules imported on first use."""
+
+    def __init__(self, *args, lazy_commands: dict[str, tuple[str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy_commands:
+            target, _ = self.lazy_commands[name]
+            module_name, attr = target.split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(command, click.Command), f"{target} is not a click command"
+            return command
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table above, so `ganedge --help` imports no subcommand module.
+        rows = [(name, self.lazy_commands[name][1]) for name in sorted(self.lazy_commands)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="ganedge")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+def cli(debug: bool) -> None:
+    """ganedge: train a GAN, export its generator, sample it fast.
+
+    \b
+    Examples:
+      ganedge train --dataset scenes --minutes 5 -o runs/scenes
+      ganedge export onnx runs/scenes -o model.onnx --precision int8
+      ganedge sample model.onnx --seeds 0-63 -o grid.png
+      ganedge bench model.onnx --batch-sizes 1,8,64
+    """
+    global _debug
+    _debug = debug
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="ganedge", standalone_mode=False)
+    except GanEdgeError as exc:
+        if _debug or "--debug" in args:
+            raise
+        click.echo(f"error: {_one_line(str(exc))}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Image conversions shared by every backend, and PNG grids.
+
+The one definition of float -> uint8 used everywhere (numpy here, torch on GPU in the
+torch and TensorRT backends): ``uint8 = clip(floor(x * 127.5 + 128), 0, 255)`` on float32,
+i.e. [-1, 1] mapped to [0, 255] with round-half-up. Keep any other implementation equal to
+:func:`to_uint8_reference`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from ganedge.errors import BadInputError
+from ganedge.fsutil import atomic_path
+
+SCALE = np.float32(127.5)
+OFFSET = np.float32(128.0)  # 127.5 to centre [-1, 1] plus 0.5 so truncation rounds half up
+
+
+def to_uint8_reference(images: np.ndarray) -> np.ndarray:
+    """Plain, allocation-happy version of :func:`to_uint8_nhwc`; the fast one must match it exactly."""
+    x = np.asarray(images, dtype=np.float32)
+    y = np.clip(np.floor(x * SCALE + OFFSET), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(y.transpose(0, 2, 3, 1))
+
+
+def to_uint8_nhwc(images: np.ndarray, out: np.ndarray | None = None, *, inplace: bool = False) -> np.ndarray:
+    """float32 NCHW in [-1, 1] -> uint8 NHWC, with as few passes over memory as numpy allows.
+
+    ``inplace=True`` lets the conversion scribble over ``images`` (a buffer the caller owns and
+    will not read again), which saves one full-size temporary. ``out`` may be a preallocated
+    (N, H, W, C) uint8 array.
+    """
+    if images.ndim != 4:
+        raise BadInputError(f"expected images of shape (N, C, H, W), got {images.shape}")
+    n, c, h, w = images.shape
+    if out is None:
+        out = np.empty((n, h, w, c), dtype=np.uint8)
+    elif out.shape != (n, h, w, c) or out.dtype != np.uint8:
+        raise BadInputError(f"out must be uint8 of shape {(n, h, w, c)}, got {out.dtype} {out.shape}")
+    if n == 0:
+        return out
+    if inplace and images.dtype == np.float32 and images.flags.writeable:
+        x = images
+        np.multiply(x, SCALE, out=x)
+    else:
+        x = np.multiply(images, SCALE, dtype=np.float32)
+    x += OFFSET
+    np.clip(x, 0.0, 255.0, out=x)
+    # Casting truncates toward zero, which is floor for the non-negative values left after clip.
+    np.copyto(out, x.transpose(0, 2, 3, 1), casting="unsafe")
+    return out
+
+
+def to_float(images_uint8: np.ndarray) -> np.ndarray:
+    """uint8 NHWC -> float32 NCHW in [-1, 1] (the inverse of the mapping above, up to rounding)."""
+    x = np.asarray(images_uint8)
+    if x.dtype != np.uint8 or x.ndim != 4:
+        raise BadInputError(f"expected uint8 images of shape (N, H, W, C), got {x.dtype} {x.shape}")
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(127.5) - np.float32(1.0)
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
+    """Peak signal-to-noise ratio in dB between two uint8 (or equally scaled) image batches; inf if equal."""
+    if a.shape != b.shape:
+        raise BadInputError(f"psnr needs equal shapes, got {a.shape} and {b.shape}")
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)) if a.size else 0.0
+    return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
+
+
+def make_grid(images: np.ndarray, cols: int | None = None, pad: int = 1, pad_value: int = 0) -> np.ndarray:
+    """Tile uint8 (N, H, W, C) images into one (rows*H', cols*W', C) image; near-square by default."""
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise BadInputError(f"make_grid needs uint8 (N, H, W, C) images, got {images.dtype} {images.shape}")
+    n, h, w, c = images.shape
+    if n == 0:
+        raise BadInputError("make_grid needs at least one image")
+    cols = cols or int(math.ceil(math.sqrt(n)))
+    rows = int(math.ceil(n / cols))
+    grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), pad_value, dtype=np.uint8)
+    for i in range(n):
+        r, q = divmod(i, cols)
+        y, x = pad + r * (h + pad), pad + q * (w + pad)
+        grid[y : y + h, x : x + w] = images[i]
+    return grid
+
+
+def save_png(path: str | os.PathLike, image: np.ndarray, upscale: int = 1) -> None:
+    """Write one uint8 (H, W, C) or (H, W) image as PNG, atomically; ``upscale`` repeats pixels."""
+    from PIL import Image  # pillow is a base dependency; imported here to keep module import cheap
+
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise BadInputError(f"save_png needs a uint8 (H, W[, C]) image, got {image.dtype} {image.shape}")
+    if upscale > 1:
+        image = image.repeat(upscale, axis=0).repeat(upscale, axis=1)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
+
+
+def save_grid(path: str | os.PathLike, images: np.ndarray, cols: int | None = None, upscale: int = 1) -> None:
+    save_png(path, make_grid(images, cols=cols), upscale=upscale)

@@ -1,0 +1,1 @@
+"""Training: networks, losses, the loop and run directories. Everything here imports torch."""

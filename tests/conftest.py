@@ -1,0 +1,68 @@
+"""Shared fixtures. Area-specific fixtures live in tests/<area>/conftest.py.
+
+``make_run_dir`` writes a real run directory (config.json + weights.safetensors) with a
+freshly initialised, deterministic generator: export, SDK and bench tests need a model
+with the right shapes, not a trained one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    if _cuda_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU (run bench/gpu_check.sh on a GPU machine)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def make_run_dir(tmp_path_factory):
+    """Factory: ``make_run_dir(arch="dcgan", size=32, num_classes=0, channels=3, latent_dim=128, width=None)``."""
+    cache: dict[tuple, Path] = {}
+
+    def make(arch: str = "dcgan", size: int = 32, num_classes: int = 0, channels: int = 3,
+             latent_dim: int = 128, width: int | None = None, seed: int = 0) -> Path:
+        key = (arch, size, num_classes, channels, latent_dim, width, seed)
+        if key in cache:
+            return cache[key]
+        import torch
+
+        from ganedge.train.checkpoint import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
+        from ganedge.train.config import ModelConfig, RunConfig
+        from ganedge.train.models import build_discriminator, build_generator
+
+        cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(channels, size, size),
+                                          num_classes=num_classes, g_width=width, d_width=width))
+        torch.manual_seed(seed)
+        g, d = build_generator(cfg.model), build_discriminator(cfg.model)
+        # Give BatchNorm non-trivial running statistics, as a trained model has.
+        g.train()
+        with torch.no_grad():
+            for _ in range(3):
+                z = torch.randn(32, latent_dim)
+                labels = torch.randint(0, num_classes, (32,)) if num_classes else None
+                g(z, labels)
+        g.eval()
+        run = tmp_path_factory.mktemp(f"run-{arch}{size}-c{num_classes}")
+        (run / CONFIG_FILE).write_text(cfg.to_json())
+        save_weights(run / WEIGHTS_FILE, {"G": g, "G_ema": g, "D": d}, metadata={"step": 0})
+        (run / STATE_FILE).write_text(json.dumps({"step": 0}))
+        cache[key] = run
+        return run
+
+    return make
