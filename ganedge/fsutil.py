@@ -37,6 +37,8 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp makes 0600 files; give the result the mode a plain open() would have.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         _fsync_file(tmp)
         os.replace(tmp, target)
         _fsync_dir(folder)
@@ -67,6 +69,16 @@ def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:
 def write_text_atomic(target: str | os.PathLike, text: str) -> None:
     with atomic_open(target, "w") as handle:
         handle.write(text)
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it and restore it
+    os.umask(mask)
+    return mask
+
+
+# Read once at import: set-and-restore is not thread-safe, so never do it while writing.
+_UMASK = _read_umask()
 
 
 def _fsync_file(path: Path) -> None:

@@ -34,3 +34,10 @@ def test_read_only_folder_is_a_clear_error(tmp_path):
             write_text_atomic(folder / "f.txt", "x")
     finally:
         folder.chmod(0o700)
+
+
+def test_atomic_files_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    import ganedge.fsutil as fsutil
+
+    write_text_atomic(tmp_path / "f.txt", "x")
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o666 & ~fsutil._UMASK
