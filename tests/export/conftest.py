@@ -1,0 +1,146 @@
+"""Real run directories and real exports for the export tests, built once per session.
+
+``build_run`` writes a run directory through the same public pieces ``ganedge train`` uses
+(RunConfig, build_generator, save_weights) rather than tests/conftest.py's ``make_run_dir``,
+for two reasons the export tests need: G and G_ema hold *different* weights (so --ema/--no-ema
+is observable; make_run_dir stores copies of one module), and the last layer is scaled so
+images span [-1, 1] and saturate like a trained model's (a fresh DCGAN puts out flat grey,
+which would make every precision gate trivial).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from ganedge.cli.main import main as cli_main
+
+
+def build_run(root: Path, arch: str, size: int, num_classes: int = 0, width: int | None = None,
+              latent_dim: int = 64, seed: int = 0, gain: float = 4.0) -> Path:
+    import torch
+
+    from ganedge.train.checkpoint import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
+    from ganedge.train.config import ModelConfig, RunConfig
+    from ganedge.train.models import build_discriminator, build_generator
+
+    cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(3, size, size),
+                                      num_classes=num_classes, g_width=width, d_width=width))
+    torch.manual_seed(seed)
+    g_ema, d = build_generator(cfg.model), build_discriminator(cfg.model)
+    g_ema.train()  # give BatchNorm the non-trivial running statistics of a trained model
+    with torch.no_grad():
+        for _ in range(3):
+            labels = torch.randint(0, num_classes, (32,)) if num_classes else None
+            g_ema(torch.randn(32, latent_dim), labels)
+        last = [m for m in g_ema.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))][-1]
+        last.weight.mul_(gain)  # outputs reach tanh's saturated range
+    g_ema.eval()
+    g = copy.deepcopy(g_ema)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(0.05 * torch.randn_like(p))  # the raw G: a visibly different model from G_ema
+    run = root / f"run-{arch}{size}-c{num_classes}-s{seed}"
+    run.mkdir(parents=True)
+    (run / CONFIG_FILE).write_text(cfg.to_json())
+    save_weights(run / WEIGHTS_FILE, {"G": g, "G_ema": g_ema, "D": d}, metadata={"step": 7})
+    (run / STATE_FILE).write_text(json.dumps({"step": 7}))
+    return run
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("export-runs")
+    return {
+        "dcgan": build_run(root, "dcgan", 16, width=16),
+        "dcgan_cond": build_run(root, "dcgan", 16, num_classes=10, width=16),
+        "dcgan_other": build_run(root, "dcgan", 16, width=16, seed=1),
+        "dcgan32": build_run(root, "dcgan", 32, width=8),
+        "mlp_cond": build_run(root, "mlp", 16, num_classes=10, width=32),
+        "resnet_cond": build_run(root, "resnet", 16, num_classes=10, width=8),
+    }
+
+
+def _external_model(folder, location: str, nested: bool = False):
+    """A valid one-node model whose weight lives in an external file at ``location``."""
+    weight = numpy_helper.from_array(np.ones((2, 2), dtype=np.float32), "w")
+    weight.ClearField("raw_data")
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", "16")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 2])
+    if nested:  # hide the tensor inside a Constant node of an If branch
+        branch = helper.make_graph([helper.make_node("Constant", [], ["c"], value=weight)], "then", [],
+                                   [helper.make_tensor_value_info("c", TensorProto.FLOAT, [2, 2])])
+        cond = numpy_helper.from_array(np.array(True), "cond")
+        nodes = [helper.make_node("If", ["cond"], ["w"], then_branch=branch, else_branch=branch),
+                 helper.make_node("MatMul", ["x", "w"], ["y"])]
+        graph = helper.make_graph(nodes, "g", [x], [y], initializer=[cond])
+    else:
+        graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g", [x], [y], initializer=[weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    path = folder / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.fixture
+def external_model():
+    """Factory: ``external_model(folder, location, nested=False)`` -> path of a model with external data."""
+    return _external_model
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``ganedge ARGS...`` in-process through the real entry point (error handling and exit codes)."""
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            cli_main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def dcgan_all(runs, tmp_path_factory):
+    """``export onnx --precision all --json`` of the unconditional DCGAN: (result dict, folder)."""
+    out = tmp_path_factory.mktemp("export-all")
+    from ganedge.export.pipeline import ExportOptions, export_onnx
+
+    result = export_onnx(runs["dcgan"], out / "model.onnx",
+                         ExportOptions(precisions=("fp32", "fp16", "int8"), fd=False))
+    assert result.passed, result.failure_summary()
+    return result, out
+
+
+@pytest.fixture(scope="session")
+def cond_exports(runs, tmp_path_factory):
+    """fp32 exports of the conditional DCGAN and the conditional MLP (with fp16 beside it)."""
+    out = tmp_path_factory.mktemp("export-cond")
+    from ganedge.export.pipeline import ExportOptions, export_onnx
+
+    dcgan = export_onnx(runs["dcgan_cond"], out / "dcgan.onnx", ExportOptions())
+    mlp = export_onnx(runs["mlp_cond"], out / "mlp.onnx", ExportOptions(precisions=("fp32", "fp16")))
+    assert dcgan.passed and mlp.passed
+    return {"dcgan": dcgan, "mlp": mlp}

@@ -1,0 +1,109 @@
+"""fp16 and int8 variants: what they contain, that they pass their gates, where int8 is offered."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+
+from ganedge.errors import ConfigError
+from ganedge.export.metadata import read_manifest
+from ganedge.export.ort import cpu_session, feed
+from ganedge.export.pipeline import ExportOptions, export_onnx
+from ganedge.export.precision import last_layer_nodes
+from ganedge.export.settings import settings_for
+from ganedge.images import psnr, to_uint8_nhwc
+from ganedge.latents import latents
+
+FLOAT, FLOAT16, INT8, UINT8 = 1, 10, 3, 2
+
+
+def variant(result, precision):
+    return next(v for v in result.variants if v.precision == precision)
+
+
+def images(path, seeds, labels=None):
+    return cpu_session(path).run(None, feed(latents(seeds, 64), labels))[0]
+
+
+def test_fp16_has_half_weights_and_float_io(dcgan_all):
+    result, folder = dcgan_all
+    model = onnx.load(str(folder / "model.fp16.onnx"))
+    assert {t.data_type for t in model.graph.initializer if t.data_type in (FLOAT, FLOAT16)} == {FLOAT16}
+    assert model.graph.input[0].type.tensor_type.elem_type == FLOAT
+    assert model.graph.output[0].type.tensor_type.elem_type == FLOAT
+    assert read_manifest(model).precision == "fp16"
+    gate = variant(result, "fp16").gate
+    assert gate.passed and gate.images.psnr_db >= 40 and gate.stats.nonfinite == 0
+    assert gate.tolerances == {"min_psnr": 40.0}
+
+
+def test_int8_is_static_qdq_without_convtranspose_and_runs_on_plain_cpu(dcgan_all):
+    result, folder = dcgan_all
+    model = onnx.load(str(folder / "model.int8.onnx"))
+    ops = {n.op_type for n in model.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "DepthToSpace"} <= ops and "ConvTranspose" not in ops
+    assert all(n.domain in ("", "ai.onnx") for n in model.graph.node)  # no com.microsoft contrib ops
+    assert any(t.data_type == INT8 and len(t.dims) == 4 for t in model.graph.initializer)  # int8 conv weights
+    assert read_manifest(model).precision == "int8"
+    seeds = list(range(200, 264))
+    got, ref = images(folder / "model.int8.onnx", seeds), images(folder / "model.onnx", seeds)
+    assert psnr(to_uint8_nhwc(ref), to_uint8_nhwc(got)) >= 30
+    gate = variant(result, "int8").gate
+    assert gate.passed and gate.images.psnr_db >= 30
+    assert gate.fd["note"] == "skipped (--no-fd)" and gate.checks[-1].ok is None
+
+
+def test_int8_keeps_the_pixel_layer_in_float(dcgan_all):
+    _, folder = dcgan_all
+    fp32 = onnx.load(str(folder / "model.onnx"))
+    last = last_layer_nodes(fp32)
+    assert len(last) == 1
+    int8 = onnx.load(str(folder / "model.int8.onnx"))
+    conv = next(n for n in int8.graph.node if n.name == last[0])
+    weight = next(t for t in int8.graph.initializer if t.name == conv.input[1])
+    assert weight.data_type == FLOAT  # not fed by a DequantizeLinear
+
+
+def test_int8_speed_setting_is_per_architecture():
+    assert settings_for("dcgan").int8_offered and settings_for("resnet").int8_offered
+    mlp = settings_for("mlp")
+    assert not mlp.int8_offered and "slower than fp32" in mlp.int8_not_offered_reason
+
+
+def test_int8_where_not_offered_is_a_clear_error(runs, tmp_path):
+    with pytest.raises(ConfigError, match="int8 is not offered for the mlp"):
+        export_onnx(runs["mlp_cond"], tmp_path / "m.onnx", ExportOptions(precisions=("int8",)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fp16_of_a_conditional_mlp(cond_exports):
+    mlp = cond_exports["mlp"]
+    fp16 = variant(mlp, "fp16")
+    assert fp16.written and fp16.gate.passed and fp16.path.name == "mlp.fp16.onnx"
+    labels = np.arange(9, dtype=np.int64)
+    a = images(variant(mlp, "fp32").path, range(9), labels)
+    b = images(fp16.path, range(9), labels)
+    assert psnr(to_uint8_nhwc(a), to_uint8_nhwc(b)) >= 40
+
+
+def test_side_by_side_speed_rows(dcgan_all, cond_exports):
+    from ganedge.export.speed import compare_speed, format_rows
+
+    _, folder = dcgan_all
+    models = {"fp32": folder / "model.onnx", "int8": folder / "model.int8.onnx",
+              "mlp-cond": cond_exports["mlp"].variants[0].path}  # a conditional model gets labels fed too
+    rows = compare_speed(models, batch_sizes=(1, 3), rounds=2, seconds=0.02, warmup=1)
+    assert [(r.model, r.batch_size) for r in rows] == [(m, b) for b in (1, 3) for m in models]
+    assert all(r.images_per_s > 0 and r.ms_per_batch > 0 and r.rounds == 2 for r in rows)
+    assert "images/s" in format_rows(rows)
+
+
+def test_the_exporter_is_generic_over_architectures(runs, tmp_path):
+    """SN-ResNet (Resize + residual adds, no ConvTranspose): same pipeline, nothing to rewrite, gates pass."""
+    result = export_onnx(runs["resnet_cond"], tmp_path / "r.onnx", ExportOptions(precisions=("fp32", "int8"), fd=False))
+    assert result.passed, result.failure_summary()
+    fp32, int8 = result.variants
+    assert fp32.written and int8.written and int8.rewrites == []
+    model = onnx.load(str(int8.path))
+    assert "Resize" in {n.op_type for n in model.graph.node} and read_manifest(model).inputs == ("z", "label")
