@@ -1,0 +1,355 @@
+"""TensorRT backend: runs a native engine built by ``ganedge export trt``.
+
+Before TensorRT sees the bytes, the sidecar ``<engine>.json`` is checked against the engine
+(sha256) and against this GPU and TensorRT (``ganedge.export.trt.sidecar.check_compat``).
+
+Device memory and streams come from torch (CUDA tensors, ``torch.cuda.Stream``,
+``torch.cuda.CUDAGraph``), not pycuda or cuda-python: torch's caching allocator makes
+per-call buffers nearly free, the float -> uint8 conversion is four torch kernels instead of
+a hand-written CUDA kernel, and torch's graph capture works around ``execute_async_v3``
+unchanged. The price is that this backend needs torch with CUDA next to tensorrt.
+
+Execution: ``set_input_shape`` + ``set_tensor_address`` + ``execute_async_v3`` on a private
+non-default stream, return values checked; ``run_uint8`` converts on the GPU (the torch
+backend's ``torch_uint8_nhwc``), flags NaN/Inf there and copies back once. Requests above
+the profile's MAX are split, below its MIN padded (and trimmed). With ``cuda_graphs=True`` each batch size gets its own
+execution context, static buffers and captured graph (engine + conversion): a graph bakes in
+shapes and addresses, so one context per shape keeps every graph valid. Capture follows one
+warm-up enqueue, as TensorRT requires.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganedge.errors import ArtifactError, BadInputError, ClosedError, GanEdgeError
+from ganedge.export.trt.profile import BatchProfile
+from ganedge.export.trt.runtime import (device_index, import_tensorrt, import_torch_cuda, make_logger,
+                                        present_facts)
+from ganedge.export.trt.sidecar import (CompatReport, check_engine_bytes, read_sidecar, require_compatible,
+                                        sidecar_summary)
+from ganedge.manifest import Manifest, sidecar_path
+from ganedge.sdk.backends.base import NonFiniteOutputError, Runner
+from ganedge.sdk.backends.pytorch import torch_uint8_nhwc
+
+log = logging.getLogger("ganedge.sdk.tensorrt")
+
+# TensorRT DataType member name -> torch dtype attribute name
+_TORCH_DTYPES = {"FLOAT": "float32", "HALF": "float16", "BF16": "bfloat16", "INT32": "int32", "INT64": "int64",
+                 "INT8": "int8", "UINT8": "uint8", "BOOL": "bool"}
+
+
+class TensorRTExecutionError(GanEdgeError, RuntimeError):
+    """TensorRT refused to set a shape, create a context or run an enqueue."""
+
+    exit_code = 1
+
+
+class _Captured:
+    """One batch size's execution context, static buffers and CUDA graph."""
+
+    def __init__(self, context, inputs: dict, output, result, bad, graph):
+        self.context, self.inputs, self.output, self.result, self.bad, self.graph = (
+            context, inputs, output, result, bad, graph)
+
+
+class TensorRTRunner(Runner):
+    name = "tensorrt"
+
+    def __init__(self, engine_path: str | Path, manifest: Manifest | None = None, device: str = "cuda", *,
+                 cuda_graphs: bool = False, max_graphs: int = 8):
+        """``manifest``: describes the model instead of the sidecar's copy. An engine without a sidecar
+        (built by trtexec, say) loads only with one, and then its compatibility is left to TensorRT."""
+        path = Path(engine_path)
+        if not path.is_file():
+            raise ArtifactError(f"engine file {path} does not exist; build one with `ganedge export trt MODEL.onnx -o {path.name}`")
+        has_sidecar = sidecar_path(path).is_file()
+        # ArtifactError when missing (and no manifest was given) or when it is not a TensorRT sidecar.
+        sidecar = read_sidecar(path) if has_sidecar or manifest is None else None
+        super().__init__(manifest if manifest is not None else sidecar)
+        engine_bytes = path.read_bytes()
+        if sidecar is not None:
+            check_engine_bytes(sidecar, engine_bytes, path)  # empty, stale or swapped engine
+            self.profile = BatchProfile.from_dict(sidecar.extra["profile"], where=f"{path.name}.json profile")
+            self.max_batch = self.profile.max
+        elif not engine_bytes:
+            raise ArtifactError(f"{path.name} is empty; rebuild it")
+        self._sidecar = sidecar
+        self.precision = self.manifest.precision
+        self.path = path
+        self.cuda_graphs = bool(cuda_graphs)
+        self.max_graphs = max(1, int(max_graphs))
+        self._index = device_index(device)
+        self.device = f"cuda:{self._index}"
+        self._lock = threading.Lock()
+        self._graphs: OrderedDict[tuple[int, str], _Captured] = OrderedDict()
+        self._graph_failure: str | None = None
+        self._closed = False
+
+        trt = import_tensorrt()
+        torch = import_torch_cuda()
+        facts = present_facts(trt.__version__, self._index)
+        if sidecar is not None:
+            self._compat = require_compatible(sidecar, facts, path.name)  # IncompatibleEngineError, before TensorRT
+        else:
+            self._compat = CompatReport(ok=True, warnings=(f"{path.name} has no sidecar: its GPU/TensorRT "
+                                                           "compatibility is left to TensorRT's own check",))
+        for warning in self._compat.warnings:
+            log.warning(warning)
+        self._trt, self._torch, self._facts = trt, torch, facts
+        self._logger = make_logger(trt)
+        with torch.cuda.device(self._index):
+            self._runtime = trt.Runtime(self._logger)
+            if sidecar is not None and sidecar.extra.get("version_compatible"):
+                # A version-compatible plan embeds TensorRT's lean runtime (host code); it is only run
+                # when the sidecar says the engine was built that way. Load only engines you trust.
+                self._runtime.engine_host_code_allowed = True
+            self._engine = self._runtime.deserialize_cuda_engine(engine_bytes)
+            if self._engine is None:
+                detail = "; ".join(" ".join(e.split()) for e in self._logger.errors[-2:]) or "no message from TensorRT"
+                raise ArtifactError(f"TensorRT could not deserialize {path.name} ({detail}); the file is damaged, not a "
+                                    f"TensorRT engine, or built for another GPU/TensorRT — rebuild it with `ganedge export trt`")
+            self._stream = torch.cuda.Stream(device=self._index)
+            self._context = self._new_context()
+        self._bind_io()
+        if sidecar is None:
+            self.profile = self._engine_profile()
+            self.max_batch = self.profile.max
+
+    # --- setup -------------------------------------------------------------------------------
+
+    def _new_context(self):
+        context = self._engine.create_execution_context()
+        if context is None:
+            raise TensorRTExecutionError(f"TensorRT could not create an execution context for {self.path.name} "
+                                         "(out of GPU memory?)")
+        return context
+
+    def _engine_profile(self) -> BatchProfile:
+        """Profile 0's batch range, read from the engine itself (used when there is no sidecar)."""
+        static = int(tuple(self._engine.get_tensor_shape(self._z_name))[0])
+        if static > 0:  # a fixed-batch engine has no profile to ask
+            return BatchProfile(static, static, static)
+        shapes = self._engine.get_tensor_profile_shape(self._z_name, 0)  # [min, opt, max] shapes of z
+        return BatchProfile(*(int(tuple(s)[0]) for s in shapes))
+
+    def _bind_io(self) -> None:
+        trt, torch, engine = self._trt, self._torch, self._engine
+        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        outputs = [n for n in names if n not in inputs]
+        m = self.manifest
+        if sorted(inputs) != sorted(m.inputs) or m.output not in outputs:
+            raise ArtifactError(f"{self.path.name} has inputs {inputs} and outputs {outputs}, but its manifest says "
+                                f"inputs {list(m.inputs)} and output {m.output!r}; rebuild it with `ganedge export trt`")
+        self._dtypes = {}
+        for n in names:
+            kind = getattr(engine.get_tensor_dtype(n), "name", str(engine.get_tensor_dtype(n)))
+            if kind not in _TORCH_DTYPES:
+                raise ArtifactError(f"{self.path.name}: tensor {n!r} has type {kind}, which ganedge cannot feed")
+            self._dtypes[n] = getattr(torch, _TORCH_DTYPES[kind])
+        self._z_name = m.inputs[0]
+        self._label_name = m.inputs[1] if m.conditional and len(m.inputs) > 1 else None
+
+    # --- inputs ------------------------------------------------------------------------------
+
+    def _check(self, z: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._closed:
+            raise ClosedError(f"the TensorRT runner for {self.path.name} was closed")
+        m = self.manifest
+        z = np.asarray(z)
+        if z.ndim != 2 or z.shape[1] != m.latent_dim:
+            raise BadInputError(f"z must have shape (n, {m.latent_dim}), got {z.shape}")
+        z = np.ascontiguousarray(z, dtype=np.float32)
+        if self._label_name is None:
+            if labels is not None:
+                raise BadInputError("this model is unconditional; do not pass labels")
+            return z, None
+        if labels is None:
+            raise BadInputError(f"this model is conditional ({m.num_classes} classes); pass labels")
+        labels = np.asarray(labels)
+        if labels.shape != (z.shape[0],) or labels.dtype.kind not in "iu":
+            raise BadInputError(f"labels must be integers of shape ({z.shape[0]},), got {labels.dtype} {labels.shape}")
+        if labels.size and (labels.min() < 0 or labels.max() >= m.num_classes):
+            raise BadInputError(f"labels must lie in [0, {m.num_classes})")
+        return z, np.ascontiguousarray(labels, dtype=np.int64)
+
+    def _padded(self, z: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Pad a batch below the profile's MIN with zero rows (their images are dropped after the run)."""
+        n = z.shape[0]
+        if n >= self.profile.min:
+            return z, labels
+        pad = self.profile.min - n
+        z = np.concatenate([z, np.zeros((pad, z.shape[1]), np.float32)])
+        if labels is not None:
+            labels = np.concatenate([labels, np.zeros(pad, np.int64)])
+        return z, labels
+
+    # --- execution ---------------------------------------------------------------------------
+
+    def _set_shapes(self, context, n: int) -> tuple[int, ...]:
+        m = self.manifest
+        if not context.set_input_shape(self._z_name, (n, m.latent_dim)):
+            raise TensorRTExecutionError(f"TensorRT refused batch {n} for {self.path.name} (profile {self.profile})")
+        if self._label_name is not None and not context.set_input_shape(self._label_name, (n,)):
+            raise TensorRTExecutionError(f"TensorRT refused label batch {n} for {self.path.name}")
+        shape = tuple(context.get_tensor_shape(m.output))
+        if shape != (n, *m.image_shape):
+            raise ArtifactError(f"{self.path.name} outputs {shape}, but its manifest says (n, {', '.join(map(str, m.image_shape))})")
+        return shape
+
+    def _enqueue(self, context, inputs: dict, output) -> None:
+        for name, tensor in [*inputs.items(), (self.manifest.output, output)]:
+            if not context.set_tensor_address(name, tensor.data_ptr()):
+                raise TensorRTExecutionError(f"TensorRT refused the buffer for {name!r} of {self.path.name}")
+        if not context.execute_async_v3(self._stream.cuda_stream):
+            detail = "; ".join(self._logger.errors[-2:]) or "no message from TensorRT"
+            raise TensorRTExecutionError(f"TensorRT failed to run {self.path.name}: {detail}")
+
+    def _device_inputs(self, z: np.ndarray, labels: np.ndarray | None) -> dict:
+        torch, dev = self._torch, self._torch_device()
+        inputs = {self._z_name: torch.from_numpy(z).to(dev).to(self._dtypes[self._z_name])}  # (n, latent)
+        if self._label_name is not None:
+            inputs[self._label_name] = torch.from_numpy(labels).to(dev).to(self._dtypes[self._label_name])  # (n,)
+        return inputs
+
+    def _torch_device(self):
+        return self._torch.device("cuda", self._index)
+
+    def _finish(self, output, kind: str):
+        """(n, C, H, W) engine dtype -> (float32 (n, C, H, W), None), or (uint8 (n, H, W, C), NaN/Inf flag).
+
+        The uint8 path must report NaN/Inf itself (after conversion they cannot be seen): the flag is a
+        0-d bool on the GPU that travels back with the images.
+        """
+        torch = self._torch
+        if kind == "float":
+            return output.to(torch.float32), None
+        return torch_uint8_nhwc(output), ~torch.isfinite(output).all()
+
+    def _run_eager(self, z: np.ndarray, labels: np.ndarray | None, kind: str):
+        torch = self._torch
+        shape = self._set_shapes(self._context, z.shape[0])
+        inputs = self._device_inputs(z, labels)
+        output = torch.empty(shape, dtype=self._dtypes[self.manifest.output], device=self._torch_device())
+        self._enqueue(self._context, inputs, output)
+        return (*self._finish(output, kind), output)
+
+    def _capture(self, n: int, kind: str) -> _Captured:
+        torch, dev = self._torch, self._torch_device()
+        context = self._new_context()
+        shape = self._set_shapes(context, n)
+        m = self.manifest
+        inputs = {self._z_name: torch.zeros((n, m.latent_dim), dtype=self._dtypes[self._z_name], device=dev)}
+        if self._label_name is not None:
+            inputs[self._label_name] = torch.zeros((n,), dtype=self._dtypes[self._label_name], device=dev)
+        output = torch.empty(shape, dtype=self._dtypes[m.output], device=dev)
+        self._enqueue(context, inputs, output)  # warm-up: TensorRT finishes shape-dependent setup outside the graph
+        self._finish(output, kind)
+        self._stream.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        # thread_local: CUDA calls from other threads (other models in this process) do not break our capture.
+        with torch.cuda.graph(graph, stream=self._stream, capture_error_mode="thread_local"):
+            self._enqueue(context, inputs, output)
+            result, bad = self._finish(output, kind)
+        return _Captured(context, inputs, output, result, bad, graph)
+
+    def _run_graph(self, z: np.ndarray, labels: np.ndarray | None, kind: str):
+        key = (z.shape[0], kind)
+        entry = self._graphs.get(key)
+        if entry is None:
+            try:
+                entry = self._capture(*key)
+            except TensorRTExecutionError:
+                raise
+            except Exception as exc:  # capture is an optimization: fall back to eager and say why
+                self._graph_failure = f"CUDA graph capture failed for batch {key[0]} ({type(exc).__name__}: {exc})"
+                log.warning("%s; running eagerly", self._graph_failure)
+                self.cuda_graphs = False
+                self._stream.synchronize()
+                return self._run_eager(z, labels, kind)
+            self._graphs[key] = entry
+            while len(self._graphs) > self.max_graphs:
+                self._graphs.popitem(last=False)  # frees that batch size's context, buffers and graph
+        self._graphs.move_to_end(key)
+        torch = self._torch
+        entry.inputs[self._z_name].copy_(torch.from_numpy(z))  # H2D into the graph's static buffer
+        if self._label_name is not None:
+            entry.inputs[self._label_name].copy_(torch.from_numpy(labels))
+        entry.graph.replay()
+        return entry.result, entry.bad, entry.output
+
+    def _run_chunk(self, z: np.ndarray, labels: np.ndarray | None, kind: str) -> np.ndarray:
+        n = z.shape[0]
+        z, labels = self._padded(z, labels)
+        torch = self._torch
+        with self._lock:
+            if self._closed:
+                raise ClosedError(f"the TensorRT runner for {self.path.name} was closed")
+            with torch.cuda.device(self._index), torch.cuda.stream(self._stream):
+                if self.cuda_graphs:
+                    result, bad, output = self._run_graph(z, labels, kind)
+                else:
+                    result, bad, output = self._run_eager(z, labels, kind)
+                # One device-to-host copy on our stream; .cpu() waits for it (and so for the engine).
+                host = result[:n].cpu().numpy()
+                if bad is not None and bool(bad):  # rare path: name the rows from the float output
+                    rows = torch.nonzero(~torch.isfinite(output[:n].flatten(1)).all(dim=1)).flatten().tolist()
+                    raise NonFiniteOutputError(f"{self.path.name} produced NaN/Inf", [int(r) for r in rows])
+                return host
+
+    def _run(self, z: np.ndarray, labels: np.ndarray | None, kind: str) -> np.ndarray:
+        z, labels = self._check(z, labels)
+        n = z.shape[0]
+        if n == 0:
+            c, h, w = self.manifest.image_shape
+            return np.empty((0, c, h, w), np.float32) if kind == "float" else np.empty((0, h, w, c), np.uint8)
+        step = self.profile.max
+        parts = [self._run_chunk(z[i:i + step], None if labels is None else labels[i:i + step], kind)
+                 for i in range(0, n, step)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    # --- Runner interface --------------------------------------------------------------------
+
+    def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """float32 (n, latent_dim) [+ int labels] -> float32 (n, C, H, W); any n (split/padded to the profile)."""
+        return self._run(z, labels, "float")
+
+    def run_uint8(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Like :meth:`run`, converted to uint8 (n, H, W, C) on the GPU and copied back once."""
+        return self._run(z, labels, "uint8")
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info.update(engine=str(self.path), gpu=self._facts.gpu_name, compute_capability=self._facts.compute_capability,
+                    tensorrt_runtime=self._facts.tensorrt_version, profile=str(self.profile),
+                    cuda_graphs=self.cuda_graphs, graphs_captured=len(self._graphs),
+                    built=sidecar_summary(self._sidecar) if self._sidecar is not None else None)
+        if self._compat.warnings:
+            info["warnings"] = list(self._compat.warnings)
+        if self._graph_failure:
+            info["graph_failure"] = self._graph_failure
+        return info
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        with self._lock:
+            self._closed = True
+            try:
+                self._stream.synchronize()
+            finally:
+                # Drop graphs before contexts, contexts before the engine, the engine before the runtime.
+                self._graphs.clear()
+                self._context = None
+                self._engine = None
+                self._runtime = None
+
+
+__all__ = ["TensorRTRunner", "TensorRTExecutionError"]

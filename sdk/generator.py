@@ -1,0 +1,283 @@
+"""The facade applications hold: seeds in, uint8 images out, on any backend.
+
+The Generator owns everything that must be identical across backends — seeds, latents,
+truncation, labels, batching, NaN/Inf checks and the float -> uint8 conversion — and asks its
+Runner only to map a float32 latent batch to float32 images (or uint8 ones, where a backend
+converts more cheaply itself). Hence ``sample(1, seed=5)[0] == sample(10, seed=0)[5]`` and any
+``batch_size`` gives the same images, as long as the backend's arithmetic does not depend on the
+batch size (true for onnxruntime and torch on CPU; see the tests).
+
+Thread safety: a Generator may be used from many threads at once. What is shared is the
+runner (an onnxruntime session, a torch module, a TensorRT engine), which is thread-safe or
+guards itself; every call builds its own latents and output. ``close()`` refuses new calls,
+waits for running ones, then releases the runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import threading
+from typing import Any, Iterator
+
+import numpy as np
+
+from ganedge.errors import BadInputError, ClosedError, NumericalError
+from ganedge.images import to_uint8_nhwc
+from ganedge.latents import check_seeds, latents, seed_range
+from ganedge.manifest import Manifest
+from ganedge.sdk.backends.base import NonFiniteOutputError, Runner, check_finite
+
+DEFAULT_BATCH = 64  # images per runner call when the caller does not say; per-image cost is flat above ~8 on CPU
+
+
+def check_truncation(truncation: Any) -> float:
+    if isinstance(truncation, (bool, np.bool_)) or not isinstance(truncation, numbers.Real) \
+            or not math.isfinite(float(truncation)):
+        raise BadInputError(f"truncation must be a finite number (1.0 = off), got {truncation!r}")
+    return float(truncation)
+
+
+def check_labels(manifest: Manifest, labels: Any, n: int) -> np.ndarray | None:
+    """None for unconditional models; int64 (n,) in [0, num_classes) for conditional ones."""
+    k = manifest.num_classes
+    if k == 0:
+        if labels is not None:
+            raise BadInputError("this model is unconditional: do not pass labels")
+        return None
+    if labels is None:
+        raise BadInputError(f"this model is conditional on {k} classes: pass labels= (an int in [0, {k}) "
+                            "or one per image)")
+    if isinstance(labels, (bool, np.bool_)):
+        raise BadInputError(f"labels must be integers in [0, {k}), not a bool")
+    if isinstance(labels, numbers.Integral):
+        array = np.full(n, int(labels), dtype=np.int64)
+    else:
+        array = np.asarray(labels)
+        if array.dtype.kind not in "iu" or array.ndim != 1:
+            raise BadInputError(f"labels must be an int or a 1-D sequence of ints, got {array.dtype} {array.shape}")
+        if array.shape[0] != n:
+            raise BadInputError(f"got {array.shape[0]} labels for {n} images; pass one per image or a single int")
+    if array.size and (int(array.min()) < 0 or int(array.max()) >= k):
+        bad = int(array.min()) if int(array.min()) < 0 else int(array.max())
+        raise BadInputError(f"label {bad} is out of range: this model has classes 0..{k - 1}")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def _check_count(n: Any) -> int:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+        raise BadInputError(f"n must be a non-negative integer, got {n!r}")
+    if n < 0:
+        raise BadInputError(f"n must be >= 0, got {n}")
+    return int(n)
+
+
+class Generator:
+    """A loaded generator. Build one with :func:`ganedge.sdk.load`."""
+
+    def __init__(self, runner: Runner, source: str | None = None, selection: str | None = None):
+        self._runner = runner
+        self.manifest: Manifest = runner.manifest
+        self.source = source
+        self._selection = selection  # how load() chose the backend, for backend_info
+        self._state = threading.Condition()
+        self._active = 0
+        self._closed = False
+
+    # --- what runs ---------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        return self._runner.name
+
+    @property
+    def device(self) -> str:
+        return self._runner.device
+
+    @property
+    def precision(self) -> str:
+        return self._runner.precision
+
+    @property
+    def backend_info(self) -> dict[str, Any]:
+        """The runner's own report (backend, device, precision, providers/threads, ...) plus the artifact."""
+        info = dict(self._runner.describe())
+        info["artifact"] = self.source
+        if self._selection:
+            info["selected"] = self._selection
+        return info
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.backend_info, "manifest": self.manifest.to_dict()}
+
+    def __repr__(self) -> str:
+        c, h, w = self.manifest.image_shape
+        return (f"Generator({self.manifest.arch} {c}x{h}x{w}, backend={self.backend}, device={self.device}, "
+                f"precision={self.precision}{', closed' if self._closed else ''})")
+
+    # --- public API ----------------------------------------------------------------------------
+
+    def latents(self, seeds) -> np.ndarray:
+        """float32 (len(seeds), latent_dim): the latents ``sample`` feeds this model for these seeds."""
+        return latents(seeds, self.manifest.latent_dim)
+
+    def sample(self, n: int, seed: int = 0, batch_size: int | None = None, truncation: float = 1.0,
+               labels=None) -> np.ndarray:
+        """uint8 (n, H, W, C) images for seeds ``seed .. seed+n-1``.
+
+        ``truncation`` psi scales each latent toward the mean of the prior: ``z' = psi * z``
+        (the mean latent of a standard-normal prior is 0, so no mean needs estimating; psi < 1
+        trades variety for typicality, psi = 0 gives every seed the same image). ``labels``:
+        an int or n ints, required for conditional models and refused for unconditional ones.
+        """
+        return self._sample(seed_range(seed, _check_count(n)), batch_size, truncation, labels)
+
+    def sample_seeds(self, seeds, batch_size: int | None = None, truncation: float = 1.0, labels=None) -> np.ndarray:
+        """Like :meth:`sample` for any list of seeds (e.g. ``1,2,5-10``): image i comes from ``seeds[i]``."""
+        return self._sample(check_seeds(seeds), batch_size, truncation, labels)
+
+    def _sample(self, seeds: np.ndarray, batch_size, truncation, labels) -> np.ndarray:
+        """``seeds``: validated uint64 (n,)."""
+        n = seeds.size
+        psi = check_truncation(truncation)
+        labels = check_labels(self.manifest, labels, n)
+        step = self._batch_size(batch_size, n)
+        c, h, w = self.manifest.image_shape
+        if n == 0:
+            self._raise_if_closed()
+            return np.empty((0, h, w, c), dtype=np.uint8)
+        if n <= step:  # one runner call: its array is the result, no copy
+            with self._call():
+                return self._render(seeds, psi, labels)
+        out = np.empty((n, h, w, c), dtype=np.uint8)
+        with self._call():
+            for i in range(0, n, step):
+                out[i:i + step] = self._render(seeds[i:i + step], psi, None if labels is None else labels[i:i + step])
+        return out
+
+    def stream(self, n: int, seed: int = 0, batch_size: int = DEFAULT_BATCH, truncation: float = 1.0,
+               labels=None) -> Iterator[np.ndarray]:
+        """Yield uint8 batches (at most ``batch_size`` images each) for seeds ``seed .. seed+n-1``.
+
+        Memory stays bounded by one batch whatever n is. Arguments are checked now, not at the
+        first ``next()``; ``labels`` may be an int or n ints.
+        """
+        seeds = seed_range(seed, _check_count(n))
+        psi = check_truncation(truncation)
+        labels = check_labels(self.manifest, labels, seeds.size)
+        step = self._batch_size(batch_size, seeds.size)
+        self._raise_if_closed()
+
+        def batches() -> Iterator[np.ndarray]:
+            for i in range(0, seeds.size, step):
+                with self._call():  # per batch, so a paused consumer never blocks close()
+                    batch = self._render(seeds[i:i + step], psi, None if labels is None else labels[i:i + step])
+                yield batch
+
+        return batches()
+
+    def generate(self, z: np.ndarray, labels=None) -> np.ndarray:
+        """float32 (n, C, H, W) in the manifest's output_range for your own latents z: float32 (n, latent_dim)."""
+        dim = self.manifest.latent_dim
+        if not isinstance(z, np.ndarray):
+            raise BadInputError(f"z must be a numpy float32 array of shape (n, {dim}), got {type(z).__name__}")
+        if z.dtype != np.float32:
+            raise BadInputError(f"z must be float32, got {z.dtype}; convert with z.astype(np.float32)")
+        if z.ndim != 2 or z.shape[1] != dim:
+            raise BadInputError(f"z must have shape (n, {dim}), got {z.shape}")
+        n = z.shape[0]
+        labels = check_labels(self.manifest, labels, n)
+        z = np.ascontiguousarray(z)
+        if n == 0:
+            self._raise_if_closed()
+            return np.empty((0, *self.manifest.image_shape), dtype=np.float32)
+        step = self._runner.max_batch or n
+        parts = []
+        with self._call():
+            for i in range(0, n, step):
+                part_labels = None if labels is None else labels[i:i + step]
+                x = self._runner.run(z[i:i + step], part_labels)  # (m, C, H, W)
+                self._check_finite(x, offset=i, seeds=None)
+                parts.append(x)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def close(self) -> None:
+        """Refuse new calls, wait for running ones, release the backend. Idempotent."""
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
+            while self._active:
+                self._state.wait()
+        self._runner.close()
+
+    def __enter__(self) -> "Generator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _batch_size(self, batch_size: Any, n: int) -> int:
+        if batch_size is None:
+            return max(1, min(n, self._runner.max_batch or DEFAULT_BATCH))
+        if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise BadInputError(f"batch_size must be a positive integer, got {batch_size!r}")
+        return int(batch_size)
+
+    def _raise_if_closed(self) -> None:
+        if self._closed:
+            raise ClosedError(f"{self!r} was closed; load the model again")
+
+    @contextlib.contextmanager
+    def _call(self) -> Iterator[None]:
+        with self._state:
+            self._raise_if_closed()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._state:
+                self._active -= 1
+                if not self._active:
+                    self._state.notify_all()
+
+    def _render(self, seeds: np.ndarray, psi: float | np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        """uint8 (m, H, W, C) for m seeds in one runner call (or several, above the runner's max_batch).
+        ``psi``: a float or one per seed (m,)."""
+        limit = self._runner.max_batch
+        if limit and seeds.size > limit:  # e.g. a Batcher batch bigger than a TensorRT profile
+            parts = [self._render(seeds[i:i + limit], psi if not isinstance(psi, np.ndarray) else psi[i:i + limit],
+                                  None if labels is None else labels[i:i + limit]) for i in range(0, seeds.size, limit)]
+            return np.concatenate(parts)
+        z = latents(seeds, self.manifest.latent_dim)  # (m, latent_dim), fresh: scaled in place below
+        if isinstance(psi, np.ndarray):
+            z *= psi.astype(np.float32)[:, None]
+        elif psi != 1.0:
+            z *= np.float32(psi)
+        try:
+            images = self._runner.run_uint8(z, labels)
+        except NonFiniteOutputError as exc:
+            self._raise_numerical(exc.rows, 0, seeds)
+        if images is None:
+            x = self._runner.run(z, labels)  # (m, C, H, W), ours to overwrite
+            self._check_finite(x, offset=0, seeds=seeds)
+            images = to_uint8_nhwc(x, inplace=True)
+        return images
+
+    def _check_finite(self, x: np.ndarray, offset: int, seeds: np.ndarray | None) -> None:
+        try:
+            check_finite(x)
+        except NonFiniteOutputError as exc:
+            self._raise_numerical(exc.rows, offset, seeds)
+
+    def _raise_numerical(self, rows: list[int], offset: int, seeds: np.ndarray | None) -> None:
+        shown = [int(seeds[r]) for r in rows[:5]] if seeds is not None else [offset + r for r in rows[:5]]
+        what = "seeds" if seeds is not None else "rows of z"
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        raise NumericalError(
+            f"{self.source or 'the model'} produced NaN/Inf for {what} {shown}{more} "
+            f"({self.backend}, {self.precision}); the model or this precision variant is broken: "
+            "check it with `ganedge verify` against the fp32 export") from None

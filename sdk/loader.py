@@ -1,0 +1,177 @@
+"""``ganedge.sdk.load``: artifact -> backend -> Generator.
+
+The artifact's kind fixes the backend family: an ONNX file runs on onnxruntime (CPU, or its
+CUDA / TensorRT execution providers), a TensorRT engine (.engine/.plan) on TensorRT, a run
+directory on torch. ``backend="auto"`` takes that family; ``device="auto"`` takes a GPU when
+the installed packages can use one and falls back to the CPU otherwise. The choice is logged
+(logger ``ganedge.sdk``, INFO) and kept in ``Generator.backend_info["selected"]``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from ganedge.errors import ArtifactError, BackendUnavailableError, BadInputError
+from ganedge.manifest import Manifest
+from ganedge.sdk.generator import Generator
+
+log = logging.getLogger("ganedge.sdk")
+
+BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
+_ALIASES = {"ort": "onnxruntime", "onnx": "onnxruntime", "trt": "tensorrt", "pytorch": "torch", "pt": "torch"}
+ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
+_FAMILY = {"onnx": "onnxruntime", "engine": "tensorrt", "run_dir": "torch"}
+_WRONG_FAMILY = {
+    ("onnx", "tensorrt"): "build an engine with `ganedge export trt MODEL.onnx -o model.engine`, or use "
+                          "backend='onnxruntime', provider='tensorrt' (onnxruntime's TensorRT execution provider)",
+    ("onnx", "torch"): "the torch backend runs run directories; load the run directory the ONNX file came from",
+    ("engine", "onnxruntime"): "load the ONNX file the engine was built from",
+    ("engine", "torch"): "load the run directory the engine was built from",
+    ("run_dir", "onnxruntime"): "export it first: `ganedge export onnx RUN_DIR -o model.onnx`",
+    ("run_dir", "tensorrt"): "export it first: `ganedge export onnx`, then `ganedge export trt`",
+}
+
+
+def artifact_kind(path: Path) -> str:
+    """"onnx", "engine" or "run_dir"; ArtifactError for anything else."""
+    if not path.exists():
+        raise ArtifactError(f"{path} does not exist; expected an .onnx file, a TensorRT .engine/.plan or a run directory")
+    if path.is_dir():
+        from ganedge.train.checkpoint import is_run_dir  # framework-free
+
+        if not is_run_dir(path):
+            raise ArtifactError(f"{path} is a folder but not a ganedge run directory (no config.json); "
+                                "train one with `ganedge train`, or pass a model file")
+        return "run_dir"
+    suffix = path.suffix.lower()
+    if suffix in ENGINE_SUFFIXES:
+        return "engine"
+    return "onnx"  # .onnx or anything else: the ONNX check below says if it is not ONNX
+
+
+def resolve_backend(backend: str, kind: str) -> tuple[str, str]:
+    """(backend name, how it was chosen) for an artifact of ``kind``."""
+    name = _ALIASES.get(str(backend).lower(), str(backend).lower())
+    if name not in BACKENDS:
+        raise BadInputError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    family = _FAMILY[kind]
+    if name == "auto":
+        return family, f"backend auto: {family} runs {kind.replace('_', ' ')} artifacts"
+    if name != family:
+        raise BadInputError(f"backend {name!r} cannot run a {kind.replace('_', ' ')} artifact; {_WRONG_FAMILY[(kind, name)]}")
+    return name, f"backend {name}: requested"
+
+
+def read_manifest_override(manifest: Any) -> Manifest | None:
+    """``manifest=`` may be a Manifest, a dict, or a path to a JSON file (for foreign ONNX files)."""
+    if manifest is None or isinstance(manifest, Manifest):
+        return manifest
+    if isinstance(manifest, dict):
+        return Manifest.from_dict(manifest, where="manifest=")
+    if isinstance(manifest, (str, os.PathLike)):
+        path = Path(manifest)
+        if not path.is_file():
+            raise ArtifactError(f"manifest file {path} does not exist")
+        return Manifest.from_json(path.read_text(encoding="utf-8"), where=str(path))
+    raise BadInputError(f"manifest= must be a Manifest, a dict or a JSON file path, got {type(manifest).__name__}")
+
+
+def _check_options(cls, options: dict[str, Any], backend: str) -> None:
+    params = inspect.signature(cls.__init__).parameters
+    known = sorted(name for name, p in params.items()
+                   if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name not in ("self", "path", "engine_path",
+                                                                                          "run_dir", "manifest", "device", "threads"))
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise BadInputError(f"unknown option {unknown[0]!r} for the {backend} backend; it takes {', '.join(known) or 'none'}")
+
+
+def _check_device(device: str) -> str:
+    text = str(device).strip().lower()
+    head, _, index = text.partition(":")
+    if text in ("auto", "cpu", "cuda") or (head == "cuda" and index.isdigit()):
+        return text
+    raise BadInputError(f"device {device!r} is not one of auto, cpu, cuda, cuda:N")
+
+
+def _load_onnx(path: Path, device: str, threads, manifest, options):
+    from ganedge.export.safety import check_onnx_file  # pure Python: no onnx or protobuf needed
+    from ganedge.sdk.backends.onnxrt import OnnxRuntimeRunner, import_onnxruntime
+
+    check_onnx_file(path)  # missing/empty/truncated/not ONNX/external data escaping its folder
+    _check_options(OnnxRuntimeRunner, options, "onnxruntime")
+    if device == "auto" and options.get("provider") in ("cuda", "tensorrt"):
+        device = "cuda"  # a GPU provider was asked for: say so if it is missing, never fall back silently
+    if device != "auto":
+        return OnnxRuntimeRunner(path, manifest, device, threads, **options), f"device {device}: requested"
+    ort = import_onnxruntime()
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        try:
+            return OnnxRuntimeRunner(path, manifest, "cuda", threads, **options), "device auto: onnxruntime-gpu found a GPU"
+        except BackendUnavailableError as exc:  # onnxruntime-gpu on a machine without a usable GPU
+            log.warning("ganedge.sdk: CUDA unusable (%s); running %s on the CPU", exc, path.name)
+    return OnnxRuntimeRunner(path, manifest, "cpu", threads, **options), "device auto: cpu (no usable CUDA provider)"
+
+
+def _load_engine(path: Path, device: str, manifest, options):
+    try:
+        from ganedge.sdk.backends.tensorrt import TensorRTRunner
+    except ImportError as exc:
+        raise BackendUnavailableError(f"the TensorRT backend cannot be imported ({exc}); "
+                                      "pip install 'ganedge[gpu]' on a machine with an NVIDIA GPU") from None
+    _check_options(TensorRTRunner, options, "tensorrt")
+    device = "cuda" if device == "auto" else device
+    if not device.startswith("cuda"):
+        raise BadInputError(f"TensorRT engines run on a GPU only; got device={device!r} (use cuda or cuda:N)")
+    return TensorRTRunner(path, manifest, device=device, **options), f"device {device}"
+
+
+def _load_run_dir(path: Path, device: str, threads, options):
+    from ganedge.sdk.backends.pytorch import TorchRunner, import_torch
+
+    _check_options(TorchRunner, options, "torch")
+    how = f"device {device}: requested"
+    if device == "auto":
+        torch = import_torch()
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        how = f"device auto: {'torch sees a GPU' if device == 'cuda' else 'cpu (torch sees no GPU)'}"
+    return TorchRunner(path, device=device, threads=threads, **options), how
+
+
+def load(path: str | os.PathLike, backend: str = "auto", device: str = "auto", threads: int | None = None, *,
+         manifest: Manifest | dict | str | os.PathLike | None = None, **options: Any) -> Generator:
+    """Load an .onnx file, a TensorRT .engine/.plan or a run directory as a :class:`Generator`.
+
+    ``threads``: CPU threads for onnxruntime's intra-op pool (default: the cores this process may
+    use) or torch (default: leave torch's process-wide setting alone). ``manifest``: describes a
+    foreign ONNX file that has no ganedge manifest (a Manifest, a dict or a JSON path).
+    ``options`` go to the backend: onnxruntime ``provider`` ("auto", "cpu", "cuda", "tensorrt"),
+    ``trt_fp16``, ``trt_profile``, ``trt_cache_dir``, ``graph_optimization``, ``session_config``;
+    torch ``precision`` ("fp32", "bf16", "fp16"), ``channels_last``, ``cuda_graphs``, ``ema``;
+    tensorrt ``cuda_graphs``.
+    """
+    path = Path(path)
+    kind = artifact_kind(path)
+    name, how_backend = resolve_backend(backend, kind)
+    device = _check_device(device)
+    if kind == "run_dir" and manifest is not None:
+        raise BadInputError("manifest= is for ONNX files and engines; a run directory describes itself (config.json)")
+    override = read_manifest_override(manifest)
+    if kind == "onnx":
+        runner, how_device = _load_onnx(path, device, threads, override, options)
+    elif kind == "engine":
+        if threads is not None:
+            raise BadInputError("threads= applies to CPU backends; TensorRT engines run on the GPU")
+        runner, how_device = _load_engine(path, device, override, options)
+    else:
+        runner, how_device = _load_run_dir(path, device, threads, options)
+    selection = f"{how_backend}; {how_device}"
+    generator = Generator(runner, source=str(path), selection=selection)
+    log.info("ganedge.sdk: %s -> %s", path.name, json.dumps(runner.describe(), default=str))
+    log.info("ganedge.sdk: %s", selection)
+    return generator

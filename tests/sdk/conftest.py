@@ -1,0 +1,126 @@
+"""Real models for the SDK tests: tiny run directories exported to real ONNX files.
+
+Freshly initialised generators put out nearly flat grey images (DCGAN: std ~0.01), which
+would never exercise uint8 rounding or clipping; ``build_run_dir`` scales the last layer so
+outputs span [-1, 1] and saturate, as a trained model's do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ganedge.manifest import ONNX_METADATA_KEY, Manifest
+
+
+def export_run_dir(run_dir: Path, path: Path) -> Path:
+    """The real export pipeline (torch.onnx dynamo, fp32 validation gate, manifest in metadata_props)."""
+    from ganedge.export.pipeline import ExportOptions, export_onnx
+
+    result = export_onnx(run_dir, path, ExportOptions(lint=False))
+    assert [(v.precision, v.written) for v in result.variants] == [("fp32", True)], result
+    return path
+
+
+def build_run_dir(target: Path, arch: str, size: int, width: int | None, latent_dim: int = 128,
+                  num_classes: int = 0, gain: float = 1.0) -> Path:
+    """A real run directory (config.json + weights.safetensors) holding a fresh, deterministic G.
+
+    Like tests/conftest.py's ``make_run_dir`` (BatchNorm statistics from three train-mode
+    passes), plus ``gain`` on the last layer, and G_ema saved as its own copy: safetensors
+    refuses two names for one tensor, which is what ``{"G": g, "G_ema": g}`` gives it.
+    """
+    import copy
+    import json
+
+    import torch
+
+    from ganedge.train.checkpoint import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
+    from ganedge.train.config import ModelConfig, RunConfig
+    from ganedge.train.models import build_generator
+
+    cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(3, size, size),
+                                      num_classes=num_classes, g_width=width, d_width=width))
+    torch.manual_seed(0)
+    g = build_generator(cfg.model)
+    g.train()
+    with torch.no_grad():
+        for _ in range(3):
+            labels = torch.randint(0, num_classes, (32,)) if num_classes else None
+            g(torch.randn(32, latent_dim), labels)
+        last = [m for m in g.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))][-1]
+        last.weight.mul_(gain)
+        if last.bias is not None:
+            last.bias.mul_(gain)
+    g.eval()
+    target.mkdir(parents=True)
+    (target / CONFIG_FILE).write_text(cfg.to_json())
+    save_weights(target / WEIGHTS_FILE, {"G": g, "G_ema": copy.deepcopy(g)}, metadata={"step": 0})
+    (target / STATE_FILE).write_text(json.dumps({"step": 0}))
+    return target
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory) -> dict[str, Path]:
+    """Run dirs and ONNX files: mlp (16px, latent 32), dcgan (32px, width 8), cond (16px, 10 classes)."""
+    root = tmp_path_factory.mktemp("sdk-models")
+    out: dict[str, Path] = {}
+    specs = {
+        "mlp": dict(arch="mlp", size=16, latent_dim=32, width=32, gain=3.0),
+        "dcgan": dict(arch="dcgan", size=32, width=8, gain=60.0),
+        "cond": dict(arch="dcgan", size=16, width=8, num_classes=10, gain=60.0),
+    }
+    for name, spec in specs.items():
+        run = build_run_dir(root / f"run-{name}", **spec)
+        out[f"{name}_run"] = run
+        out[name] = export_run_dir(run, root / f"{name}.onnx")
+    return out
+
+
+def _graph_model(root: Path, name: str, manifest: Manifest | None, nan_for_negative: bool):
+    """A hand-built ONNX graph: image = reshape(f(z[:, :1]) * ones) with f = sqrt (NaN where z0 < 0)
+    or tanh (always finite). Seeds with a negative first latent give an all-NaN image."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    c, h, w = manifest.image_shape if manifest else (1, 4, 4)
+    nodes = [
+        helper.make_node("Slice", ["z", "starts", "ends", "axes"], ["z0"]),  # (N, 1)
+        helper.make_node("Sqrt" if nan_for_negative else "Tanh", ["z0"], ["f"]),
+        helper.make_node("MatMul", ["f", "ones"], ["flat"]),  # (N, C*H*W)
+        helper.make_node("Reshape", ["flat", "shape"], ["image"]),  # (N, C, H, W)
+    ]
+    inits = [
+        helper.make_tensor("starts", TensorProto.INT64, [1], [0]),
+        helper.make_tensor("ends", TensorProto.INT64, [1], [1]),
+        helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
+        helper.make_tensor("ones", TensorProto.FLOAT, [1, c * h * w], np.linspace(-1, 1, c * h * w).tolist()),
+        helper.make_tensor("shape", TensorProto.INT64, [4], [-1, c, h, w]),
+    ]
+    dim = manifest.latent_dim if manifest else 8
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", dim])],
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", c, h, w])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    if manifest is not None:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = ONNX_METADATA_KEY, manifest.to_json()
+    path = root / f"{name}.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def nan_onnx(tmp_path_factory) -> Path:
+    """Manifested model whose image is NaN exactly for seeds whose first latent is negative."""
+    manifest = Manifest(arch="test-nan", latent_dim=8, image_shape=(1, 4, 4))
+    return _graph_model(tmp_path_factory.mktemp("nan"), "nan", manifest, nan_for_negative=True)
+
+
+@pytest.fixture(scope="session")
+def foreign_onnx(tmp_path_factory) -> Path:
+    """A valid ONNX generator-shaped graph (z: (N, 8) -> image (N, 1, 4, 4)) with no ganedge manifest."""
+    return _graph_model(tmp_path_factory.mktemp("foreign"), "foreign", None, nan_for_negative=False)
+
