@@ -1,0 +1,156 @@
+"""What a sweep runs: artifacts (MODEL arguments) x backends x precisions, loaded through the SDK.
+
+A *variant* is one artifact loaded one way (backend, device, precision); a *case* is a
+variant at one batch size, the unit the scheduler times and a result row describes.
+
+The backend follows the artifact (ONNX -> onnxruntime, engine -> tensorrt, run dir -> torch;
+``ganedge.sdk.loader`` owns that rule); ``--backends`` only filters. ONNX files and engines
+carry their precision in their manifest; run dirs are run at each of ``--precisions``.
+
+Variants of one model are grouped by the checkpoint they came from (the manifest's
+``source_sha256``, the weights file's hash), so quality can compare each with the fp32
+member of its own group.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ganedge.errors import BadInputError
+
+TORCH_PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: Path
+    kind: str  # "run_dir" | "onnx" | "engine"
+    backend: str  # the family that runs it
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class Variant:
+    artifact: Artifact
+    requested_precision: str | None  # torch: fp32/bf16/fp16; None: the file's own precision
+    generator: Any = None  # ganedge.sdk.Generator once loaded
+    info: dict[str, Any] = field(default_factory=dict)  # the generator's backend_info
+
+    @property
+    def backend(self) -> str:
+        return self.generator.backend if self.generator else self.artifact.backend
+
+    @property
+    def device(self) -> str:
+        return self.generator.device if self.generator else "?"
+
+    @property
+    def precision(self) -> str:
+        if self.generator is not None:
+            return self.generator.precision
+        return self.requested_precision or "?"
+
+    @property
+    def group(self) -> str:
+        """The checkpoint this variant's weights came from (or its own path when unknown)."""
+        sha = self.generator.manifest.source_sha256 if self.generator else None
+        return sha or str(self.artifact.path.resolve())
+
+    @property
+    def label(self) -> str:
+        return f"{self.artifact.name} {self.backend}/{self.precision}"
+
+    def load_kwargs(self, device: str, threads: int | None) -> dict[str, Any]:
+        """Keyword arguments for ``ganedge.sdk.load`` (also sent to the cold-start subprocess)."""
+        kwargs: dict[str, Any] = {"backend": self.artifact.backend, "device": device}
+        if self.artifact.kind != "engine":
+            kwargs["threads"] = threads
+        if self.requested_precision is not None:
+            kwargs["precision"] = self.requested_precision
+        return kwargs
+
+
+@dataclass(frozen=True)
+class Case:
+    """One configuration of the sweep: a variant at one batch size."""
+
+    variant: Variant
+    batch_size: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.variant.label} b={self.batch_size}"
+
+
+def resolve_artifacts(models: Sequence[str | Path]) -> list[Artifact]:
+    from ganedge.sdk.loader import artifact_kind, resolve_backend  # light: no runtime imported
+
+    if not models:
+        raise BadInputError("no MODEL given; pass run directories, .onnx files or TensorRT engines")
+    artifacts, seen = [], set()
+    for model in models:
+        path = Path(model)
+        kind = artifact_kind(path)  # ArtifactError names a missing or unknown path
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        artifacts.append(Artifact(path, kind, resolve_backend("auto", kind)[0]))
+    return artifacts
+
+
+def expand_variants(artifacts: Sequence[Artifact], backends: Sequence[str], precisions: Sequence[str]) -> list[Variant]:
+    """Every (artifact, precision) the filters allow; BadInputError if that leaves nothing."""
+    from ganedge.sdk.loader import BACKENDS
+
+    unknown = [b for b in backends if b not in BACKENDS or b == "auto"]
+    if unknown:
+        raise BadInputError(f"--backends: {unknown[0]!r} is not one of {', '.join(b for b in BACKENDS if b != 'auto')}")
+    wanted = set(backends) if backends else None
+    bad = [p for p in precisions if p not in TORCH_PRECISIONS]
+    if bad:
+        raise BadInputError(f"--precisions: {bad[0]!r} is not one of {', '.join(TORCH_PRECISIONS)} "
+                            "(ONNX files and engines run at their own precision)")
+    variants = []
+    for artifact in artifacts:
+        if wanted is not None and artifact.backend not in wanted:
+            continue
+        if artifact.kind == "run_dir":
+            variants.extend(Variant(artifact, p) for p in precisions)
+        else:
+            variants.append(Variant(artifact, None))
+    if not variants:
+        kinds = ", ".join(sorted({a.backend for a in artifacts}))
+        raise BadInputError(f"--backends {','.join(backends)} matches none of the models (they run on {kinds})")
+    return variants
+
+
+def load_variants(variants: Sequence[Variant], device: str, threads: int | None) -> None:
+    from ganedge import sdk
+
+    for variant in variants:
+        variant.generator = sdk.load(variant.artifact.path, **variant.load_kwargs(device, threads))
+        variant.info = variant.generator.backend_info
+
+
+def close_variants(variants: Sequence[Variant]) -> None:
+    for variant in variants:
+        if variant.generator is not None:
+            variant.generator.close()
+
+
+def checkpoint_names(variants: Sequence[Variant]) -> dict[str, str]:
+    """A short display name per group: its run dir's name, else its first file's name up to the first dot."""
+    names: dict[str, str] = {}
+    for variant in sorted(variants, key=lambda v: v.artifact.kind != "run_dir"):
+        names.setdefault(variant.group, variant.artifact.name.split(".")[0] or variant.artifact.name)
+    return names
+
+
+def make_cases(variants: Sequence[Variant], batch_sizes: Sequence[int]) -> list[Case]:
+    return [Case(v, b) for v, b in itertools.product(variants, batch_sizes)]

@@ -1,0 +1,67 @@
+"""A complete tiny bench (run dir + fp32/fp16 ONNX, cold start, roofline, quality): every field sane."""
+
+import math
+
+import pytest
+
+from ganedge.bench.rows import CORE_FIELDS, QUALITY_FIELDS
+
+# MLP 32 -> 32 -> 32 -> 3*16*16: 2 x multiply-accumulates of its three Linear layers.
+MLP_FLOPS = 2 * (32 * 32 + 32 * 32 + 32 * 768)
+
+
+def test_every_row_has_every_field_with_sane_values(tiny_result):
+    rows = tiny_result.results
+    assert len(rows) == 3 * 2  # (run dir fp32, ONNX fp32, ONNX fp16) x batch sizes (1, 4)
+    for row in rows:
+        assert set(CORE_FIELDS + QUALITY_FIELDS) <= set(row), set(CORE_FIELDS + QUALITY_FIELDS) - set(row)
+        assert row["images_per_s"] > 0
+        assert row["min_ms"] <= row["p50_ms"] <= row["p90_ms"] <= row["p95_ms"] <= row["p99_ms"] <= row["max_ms"]
+        assert row["min_ms"] <= row["mean_ms"] <= row["max_ms"]
+        assert row["cv"] >= 0 and row["n_calls"] >= 3
+        # images/s is images over the timed seconds, not calls
+        assert row["images_per_s"] == pytest.approx(row["batch_size"] * row["n_calls"] / row["timed_s"])
+        assert row["cold_start_s"] == pytest.approx(row["load_s"] + row["first_call_s"])
+        assert row["cold_start_s"] > 0
+        assert row["peak_mem_mb"] > row["peak_mem_delta_mb"] > 0
+        assert row["flops_per_sample"] == MLP_FLOPS  # one count per checkpoint: the run dir's
+        assert row["pct_of_peak"] > 0 and row["peak_key"] == "fp32_gflops"
+        assert row["achieved_gflops"] == pytest.approx(MLP_FLOPS * row["images_per_s"] / 1e9)
+        assert row["threads"] == 1 and row["device"] == "cpu"
+        # generate(z) alone, timed on the host beside the end-to-end calls
+        assert row["compute_timer"] == "host" and 0 < row["compute_p50_ms"] <= row["compute_p99_ms"]
+    seen = {(r["backend"], r["precision"], r["model"].endswith(".onnx")) for r in rows}
+    assert seen == {("torch", "fp32", False), ("onnxruntime", "fp32", True), ("onnxruntime", "fp16", True)}
+
+
+def test_quality_is_measured_against_the_run_dir_fp32(tiny_result):
+    by_kind = {(r["backend"], r["precision"]): r for r in tiny_result.results if r["batch_size"] == 1}
+    reference = by_kind[("torch", "fp32")]
+    assert reference["psnr_db"] is None and reference["max_level_diff"] == 0  # compared with itself
+    onnx_fp32 = by_kind[("onnxruntime", "fp32")]
+    assert onnx_fp32["quality_reference"] == reference["quality_reference"]
+    assert onnx_fp32["max_level_diff"] <= 1  # the fp32 export gate
+    fp16 = by_kind[("onnxruntime", "fp16")]
+    assert fp16["psnr_db"] is None or fp16["psnr_db"] > 30
+    assert all(r["fd"] is None for r in tiny_result.results)  # fd=False in this bench
+
+
+def test_machine_peak_and_summary(tiny_result):
+    machine = tiny_result.machine
+    assert machine["threads"] == 1 and machine["cores_available"] >= 1
+    assert {"numpy", "onnxruntime"} <= set(machine["versions"])
+    assert machine["cpu_model"]
+    cpu = tiny_result.peak["cpu"]
+    assert cpu["fp32_gflops"] > 0 and cpu["copy_gbps"] > 0 and cpu["threads"] == 1
+    assert math.isfinite(cpu["fp32_gflops"])
+    assert any(line.startswith("fastest within the quality budget") for line in tiny_result.summary)
+    assert any(line.startswith("lowest p99 latency at batch 1") for line in tiny_result.summary)
+    assert tiny_result.settings["batch_sizes"] == [1, 4]
+
+
+def test_concurrency_rows(tiny_result):
+    rows = tiny_result.concurrency
+    assert [r["mode"] for r in rows] == ["direct", "batcher"] * 3
+    assert len(rows) == 3 * 2
+    assert all(r["clients"] == 2 and r["requests_per_s"] > 0 for r in rows)
+    assert all(r["mean_batch"] >= 1 for r in rows if r["mode"] == "batcher")
