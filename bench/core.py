@@ -115,7 +115,7 @@ def _compute_workload(variant: Variant, batch: int, seed: int) -> tuple[schedule
     g = variant.generator
     z = g.latents(list(range(seed, seed + batch)))  # (batch, latent_dim)
     labels = [i % g.manifest.num_classes for i in range(batch)] if g.manifest.conditional else None
-    runner = getattr(g, "runner", None) or getattr(g, "_runner", None)
+    runner = g.runner
     device_timer = getattr(runner, "device_compute_ms", None)
     if device_timer is not None and variant.device.startswith("cuda"):
         import numpy as np

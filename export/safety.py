@@ -85,6 +85,10 @@ def check_onnx_file(path: str | os.PathLike) -> OnnxFileSummary:
         try:
             summary = _scan_model(buf, path, size)
         except _WireError as exc:
+            foreign = _sniff_foreign_format(buf[:8])
+            if foreign:
+                raise ArtifactError(f"{path} is {foreign}, not an ONNX model; ganedge never loads pickles: "
+                                    "export the run with `ganedge export onnx`") from None
             if exc.past_end:
                 raise ArtifactError(
                     f"{path} is truncated or not an ONNX model ({exc}); re-export or re-download it"
@@ -92,6 +96,17 @@ def check_onnx_file(path: str | os.PathLike) -> OnnxFileSummary:
             raise ArtifactError(f"{path} is not an ONNX model ({exc})") from None
     _check_external_locations(path, summary.external_data)
     return summary
+
+
+def _sniff_foreign_format(head: bytes) -> str | None:
+    """Name the file types users most often hand us by mistake, from their first bytes."""
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "a Python pickle (e.g. a torch .pt/.pth/.pkl checkpoint)"
+    if head[:4] == b"PK\x03\x04":
+        return "a zip archive (e.g. a torch.save checkpoint, which holds pickles)"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "a PNG image"
+    return None
 
 
 def _check_external_locations(path: Path, tensors: list[ExternalTensor]) -> None:

@@ -19,6 +19,7 @@ log/sin/cos may differ by an ulp between CPU instruction sets.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Iterable
 
@@ -95,6 +96,37 @@ def seed_range(start: int, n: int) -> np.ndarray:
     return np.arange(start, start + n, dtype=np.uint64)
 
 
+_SMALL_N = 32  # below this, hashing keys in Python beats ~10 numpy calls of fixed overhead
+_MASK64 = (1 << 64) - 1
+
+
+def _mix64_int(x: int) -> int:
+    """:func:`_mix64` on one Python int (same arithmetic, mod 2**64)."""
+    x ^= x >> 30
+    x = (x * int(_MUL1)) & _MASK64
+    x ^= x >> 27
+    x = (x * int(_MUL2)) & _MASK64
+    return x ^ (x >> 31)
+
+
+def _seed_keys(seeds: np.ndarray) -> np.ndarray:
+    """Per-seed 64-bit keys: mix64(seed * golden + salt). ``seeds`` is a uint64 array (not modified)."""
+    if seeds.size < _SMALL_N:
+        golden, salt = int(_GOLDEN), int(_KEY_SALT)
+        return np.array([_mix64_int((int(s) * golden + salt) & _MASK64) for s in seeds], dtype=np.uint64)
+    keys = seeds * _GOLDEN
+    keys += _KEY_SALT
+    return _mix64(keys, np.empty_like(keys))
+
+
+@functools.lru_cache(maxsize=16)
+def _counters(half: int) -> np.ndarray:
+    """(j + 1) * golden for j < half; cached per dim and read-only, since it is shared across calls."""
+    counters = np.arange(1, half + 1, dtype=np.uint64) * _GOLDEN
+    counters.flags.writeable = False
+    return counters
+
+
 def latents(seeds: Iterable[int] | np.ndarray | int, dim: int, out: np.ndarray | None = None) -> np.ndarray:
     """Standard-normal float32 latents, one row per seed: shape ``(len(seeds), dim)``.
 
@@ -102,8 +134,8 @@ def latents(seeds: Iterable[int] | np.ndarray | int, dim: int, out: np.ndarray |
     """
     if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral) or dim < 1:
         raise BadInputError(f"latent dim must be a positive integer, got {dim!r}")
-    keys = check_seeds(seeds).copy()
-    n, dim = keys.size, int(dim)
+    seeds = check_seeds(seeds)
+    n, dim = seeds.size, int(dim)
     half = (dim + 1) // 2
     if out is None:
         out = np.empty((n, dim), dtype=np.float32)
@@ -112,10 +144,8 @@ def latents(seeds: Iterable[int] | np.ndarray | int, dim: int, out: np.ndarray |
     if n == 0:
         return out
 
-    keys *= _GOLDEN
-    keys += _KEY_SALT
-    _mix64(keys, np.empty_like(keys))
-    counters = np.arange(1, half + 1, dtype=np.uint64) * _GOLDEN
+    keys = _seed_keys(seeds)
+    counters = _counters(half)
 
     rows_per_chunk = max(1, min(n, _CHUNK_PAIRS // half))
     bits = np.empty((rows_per_chunk, half), dtype=np.uint64)

@@ -88,6 +88,11 @@ class Generator:
     # --- what runs ---------------------------------------------------------------------------
 
     @property
+    def runner(self) -> Runner:
+        """The backend's Runner (for tools such as bench that time it directly)."""
+        return self._runner
+
+    @property
     def backend(self) -> str:
         return self._runner.name
 

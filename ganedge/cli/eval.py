@@ -71,7 +71,7 @@ def _format_table(result: dict[str, Any]) -> str:
               help="InceptionV3 weights (safetensors, torchvision names) for true FID instead of the built-in net.")
 @click.option("--backend", type=click.Choice(BACKEND_CHOICES), default="auto", show_default=True,
               help="Backend for exported models (run directories use their PyTorch EMA generator).")
-@click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda[:N]|auto", help="Where to generate.")
+@click.option("--device", default="auto", show_default=True, metavar="cpu|cuda[:N]|auto", help="Where to generate.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, metavar="N",
               help="Images per generator call.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
@@ -112,6 +112,7 @@ def eval_cmd(model: Path, n: int | None, seed: int, ref_seed: int, dataset_spec:
         from ganedge import sdk
 
         generator = sdk.load(model, backend=backend, device=device)
+        device = generator.device  # what "auto" resolved to
         manifest = generator.manifest
         kind = f"{'onnx' if model.suffix.lower() == '.onnx' else 'engine'} {manifest.precision} on {generator.backend}"
         dataset, image_shape = manifest.dataset, tuple(manifest.image_shape)

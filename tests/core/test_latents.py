@@ -21,6 +21,16 @@ def test_chunk_boundaries_do_not_change_values(monkeypatch):
     np.testing.assert_array_equal(latents(range(50), 64), ref)
 
 
+def test_small_and_large_batches_hash_keys_identically():
+    import ganedge.latents as mod
+
+    seeds = np.array([0, 1, 12345, 2**63 - 1] * 10, dtype=np.uint64)  # 40 seeds: the numpy key path
+    big = latents(seeds, 16)
+    assert seeds.size >= mod._SMALL_N
+    for i in (0, 1, 2, 3):
+        np.testing.assert_array_equal(latents(seeds[i:i + 1], 16)[0], big[i])  # the Python key path
+
+
 def test_known_values_are_stable():
     # Golden values: changing the generator would silently change every user's images.
     z = latents([0, 1, 2**63 - 1], 4)

@@ -46,6 +46,14 @@ def test_not_onnx(tmp_path, content):
         check_onnx_file(tmp_path / "m.onnx")
 
 
+@pytest.mark.parametrize("head, named", [(b"\x80\x04\x95", "pickle"), (b"PK\x03\x04", "zip archive"),
+                                         (b"\x89PNG\r\n\x1a\n", "PNG image")])
+def test_common_wrong_files_are_named(tmp_path, head, named):
+    (tmp_path / "m.onnx").write_bytes(head + bytes(64))
+    with pytest.raises(ArtifactError, match=named):
+        check_onnx_file(tmp_path / "m.onnx")
+
+
 def test_folder_is_not_a_file(tmp_path):
     with pytest.raises(ArtifactError, match="not a file"):
         check_onnx_file(tmp_path)
