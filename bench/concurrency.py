@@ -25,7 +25,7 @@ from ganedge.bench.variants import Variant
 MODES = ("direct", "batcher")
 
 
-def _run_clients(request: Callable[[int], Any], clients: int, seconds: float, seeds: itertools.count
+def run_closed_loop(request: Callable[[int], Any], clients: int, seconds: float, seeds: itertools.count
                  ) -> tuple[list[float], float]:
     """Closed-loop clients for ``seconds``; returns per-request latencies and the slice's wall time."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -73,12 +73,12 @@ def measure_concurrency(variant: Variant, clients: int, duration_s: float, slice
             "batcher": lambda s: batcher.sample(s, 1),
         }
         for mode in MODES:  # warm-up: every thread's buffers, the batcher's first batches
-            _run_clients(requests[mode], clients, min(0.2, duration_s / slices), seeds)
+            run_closed_loop(requests[mode], clients, min(0.2, duration_s / slices), seeds)
         before = batcher.stats()
         slice_s = duration_s / slices
         for _ in range(slices):
             for mode in MODES:
-                latencies, seconds = _run_clients(requests[mode], clients, slice_s, seeds)
+                latencies, seconds = run_closed_loop(requests[mode], clients, slice_s, seeds)
                 samples[mode].extend(latencies)
                 wall[mode] += seconds
         after = batcher.stats()

@@ -17,7 +17,6 @@ import itertools
 import json
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -327,35 +326,10 @@ def batcher(onnx_file, size, width, callers, duration, max_batch, max_delay_ms, 
 
 def _hammer(request: Callable[[int], Any], callers: int, duration: float) -> dict[str, Any]:
     """``callers`` threads call ``request(seed)`` back to back for ``duration`` s; per-request latency."""
-    latencies: list[list[float]] = [[] for _ in range(callers)]
-    errors: list[BaseException] = []
-    go = threading.Event()
-    stop_at = [0.0]
+    from ganedge.bench.concurrency import run_closed_loop
 
-    def caller(index: int) -> None:
-        go.wait()
-        seed = index << 32  # disjoint seeds per caller
-        try:
-            while time.perf_counter() < stop_at[0]:
-                t = time.perf_counter()
-                request(seed)
-                latencies[index].append(time.perf_counter() - t)
-                seed += 1
-        except BaseException as exc:  # surfaced below; a benchmark must not hide failures
-            errors.append(exc)
-
-    threads = [threading.Thread(target=caller, args=(i,), daemon=True) for i in range(callers)]
-    for t in threads:
-        t.start()
-    start = time.perf_counter()
-    stop_at[0] = start + duration
-    go.set()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
-    if errors:
-        raise errors[0]
-    ms = [x * 1e3 for per in latencies for x in per]
+    latencies, elapsed = run_closed_loop(request, callers, duration, itertools.count(0))
+    ms = [x * 1e3 for x in latencies]
     return {"images": len(ms), "seconds": round(elapsed, 3), "images_per_s": round(len(ms) / elapsed, 2),
             "p50_ms": round(percentile(ms, 50), 3), "p99_ms": round(percentile(ms, 99), 3)}
 

@@ -33,12 +33,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def make_run_dir(tmp_path_factory):
-    """Factory: ``make_run_dir(arch="dcgan", size=32, num_classes=0, channels=3, latent_dim=128, width=None)``."""
+    """Factory: ``make_run_dir(arch="dcgan", size=32, num_classes=0, channels=3, latent_dim=128, width=None,
+    seed=0, dataset="scenes")``."""
     cache: dict[tuple, Path] = {}
 
     def make(arch: str = "dcgan", size: int = 32, num_classes: int = 0, channels: int = 3,
-             latent_dim: int = 128, width: int | None = None, seed: int = 0) -> Path:
-        key = (arch, size, num_classes, channels, latent_dim, width, seed)
+             latent_dim: int = 128, width: int | None = None, seed: int = 0, dataset: str = "scenes") -> Path:
+        key = (arch, size, num_classes, channels, latent_dim, width, seed, dataset)
         if key in cache:
             return cache[key]
         import torch
@@ -48,7 +49,8 @@ def make_run_dir(tmp_path_factory):
         from ganedge.train.models import build_discriminator, build_generator
 
         cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(channels, size, size),
-                                          num_classes=num_classes, g_width=width, d_width=width))
+                                          num_classes=num_classes, g_width=width, d_width=width),
+                        dataset=dataset)
         torch.manual_seed(seed)
         g, d = build_generator(cfg.model), build_discriminator(cfg.model)
         # Give BatchNorm non-trivial running statistics, as a trained model has.
@@ -59,7 +61,7 @@ def make_run_dir(tmp_path_factory):
                 labels = torch.randint(0, num_classes, (32,)) if num_classes else None
                 g(z, labels)
         g.eval()
-        run = tmp_path_factory.mktemp(f"run-{arch}{size}-c{num_classes}")
+        run = tmp_path_factory.mktemp(f"run-{arch}{size}-c{num_classes}-{dataset}")
         (run / CONFIG_FILE).write_text(cfg.to_json())
         # safetensors refuses tensors shared between entries: G_ema gets its own copy.
         save_weights(run / WEIGHTS_FILE, {"G": g, "G_ema": copy.deepcopy(g), "D": d}, metadata={"step": 0})
