@@ -1,12 +1,19 @@
 """Typed configuration of a run; ``config.json`` in a run directory is ``RunConfig.to_dict()``.
 
 Framework-free on purpose: the SDK and the CLI read configs without torch.
+
+Fields fall in two kinds. Those that shape the result (architecture, loss, optimizer, seed,
+dataset, the data block size) are fixed when a run starts: ``--resume`` refuses to change
+them, because a resumed run must continue exactly where the killed one stopped. Those in
+:data:`RESUMABLE_FIELDS` (the budget and how often to log, sample and checkpoint) may change
+between resumes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +22,11 @@ from ganedge.errors import ConfigError
 
 ARCHS = ("mlp", "dcgan", "resnet")
 LOSSES = ("minimax", "ns", "lsgan", "hinge", "wgan-gp")
+OPTIMIZERS = ("adam",)
+AUGMENTS = ("color", "translation", "cutout")
+
+# TrainConfig fields a resumed run may set anew (they change when and how long, not what is computed).
+RESUMABLE_FIELDS = ("steps", "minutes", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints")
 
 
 @dataclass(frozen=True)
@@ -43,31 +55,71 @@ class ModelConfig:
             raise ConfigError("latent_dim, g_width and d_width must be >= 1 and num_classes >= 0")
 
 
+def parse_augment(spec: str) -> tuple[str, ...]:
+    """``"color,translation"`` -> ("color", "translation"); "" -> (); unknown names are an error."""
+    names = tuple(part.strip() for part in spec.split(",") if part.strip())
+    unknown = [n for n in names if n not in AUGMENTS]
+    if unknown:
+        raise ConfigError(f"unknown DiffAugment policy {unknown[0]!r}; use a comma list of {', '.join(AUGMENTS)}")
+    return names
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    loss: str = "ns"
-    batch_size: int = 64
+    loss: str = "hinge"
+    optimizer: str = "adam"
+    batch_size: int = 64  # global: split evenly across DDP ranks
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.0, 0.99)
     r1_gamma: float = 0.0  # R1 penalty weight on real data (0 = off)
+    r1_every: int = 16  # lazy R1: apply the penalty (scaled up) every this many D steps
     gp_weight: float = 10.0  # gradient penalty weight for wgan-gp
     d_steps: int = 1  # D updates per G update
-    ema_decay: float = 0.999  # 0 = no EMA
+    ema_decay: float = 0.999  # 0 = no EMA (G_ema is a copy of G)
     ema_start: int = 0  # step from which EMA tracks G (before: copies it)
     diffaugment: str = ""  # e.g. "color,translation,cutout"; "" = off
-    steps: int | None = None
-    minutes: float | None = None
+    data_block_steps: int = 8  # the dataset is drawn in blocks of this many steps' batches
+    steps: int | None = None  # total steps of the run (resume continues up to it)
+    minutes: float | None = None  # total training wall time of the run, across resumes
     seed: int = 0
     log_every: int = 100
     sample_every: int = 1000
     checkpoint_every: int = 1000
+    keep_checkpoints: int = 2  # complete checkpoints kept in checkpoints/ (the newest ones)
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ConfigError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.batch_size < 1:
             raise ConfigError("batch_size must be >= 1")
+        for name in ("lr_g", "lr_d"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a positive number, got {value}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas}")
+        if self.r1_gamma < 0 or self.gp_weight < 0:
+            raise ConfigError("r1_gamma and gp_weight must be >= 0")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        for name in ("r1_every", "d_steps", "data_block_steps", "log_every", "sample_every", "checkpoint_every",
+                     "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.steps is not None and self.steps < 0:
+            raise ConfigError(f"steps must be >= 0, got {self.steps}")
+        if self.minutes is not None and not (math.isfinite(self.minutes) and self.minutes > 0):
+            raise ConfigError(f"minutes must be a positive number, got {self.minutes}")
+        if self.ema_start < 0 or not 0 <= self.seed < 2**63:
+            raise ConfigError("ema_start must be >= 0 and seed in [0, 2**63)")
+        parse_augment(self.diffaugment)
+
+    @property
+    def augment_policy(self) -> tuple[str, ...]:
+        return parse_augment(self.diffaugment)
 
 
 @dataclass(frozen=True)
@@ -83,6 +135,9 @@ class RunConfig:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def replace_train(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(self, train=dataclasses.replace(self.train, **changes))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "config.json") -> "RunConfig":
@@ -113,3 +168,22 @@ class RunConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: not a JSON object")
         return cls.from_dict(data, where)
+
+
+def conflicting_fields(stored: RunConfig, requested: RunConfig, given: set[str]) -> list[str]:
+    """Names (``model.arch``, ``train.loss``, ``dataset`` ...) among ``given`` whose requested value differs
+    from the stored run's and may not change on resume."""
+    conflicts = []
+    for name in sorted(given):
+        section, _, attr = name.partition(".")
+        if section == "train" and attr in RESUMABLE_FIELDS:
+            continue
+        old = getattr(getattr(stored, section), attr) if attr else getattr(stored, section)
+        new = getattr(getattr(requested, section), attr) if attr else getattr(requested, section)
+        if old != new:
+            conflicts.append(f"{name}={_show(new)} (run has {_show(old)})")
+    return conflicts
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value

@@ -27,7 +27,7 @@ def test_refusals(make_onnx, tmp_path):
     with pytest.raises(ArtifactError, match="is empty"):
         inspect_onnx(tmp_path / "empty.onnx")
     (tmp_path / "junk.onnx").write_bytes(b"\x00\x01 definitely not protobuf \xff" * 10)
-    with pytest.raises(ArtifactError, match="not a readable ONNX model"):
+    with pytest.raises(ArtifactError, match="is not an ONNX model"):
         inspect_onnx(tmp_path / "junk.onnx")
     with pytest.raises(ArtifactError, match="carries no ganedge manifest"):
         inspect_onnx(make_onnx(manifest=False))

@@ -44,7 +44,9 @@ class ProjectionHead(nn.Module):
             self.embed = maybe_sn(nn.Embedding(num_classes, features), spectral_norm)
 
     def forward(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        out = self.linear(h).squeeze(1)
+        # Same as self.linear(h).squeeze(1), written so the weight's gradient comes out contiguous
+        # (a matmul leaves it with (1, 1) strides, which DDP's gradient buckets warn about).
+        out = (h * self.linear.weight).sum(dim=1) + self.linear.bias  # (N,)
         if self.num_classes > 0:
             assert labels is not None, "a conditional discriminator needs labels"
             out = out + (self.embed(labels) * h).sum(dim=1)

@@ -1,0 +1,230 @@
+"""``make demo``: train a GAN on procedural scenes in a few CPU minutes and show what it learned.
+
+    python -m ganedge.demo [--minutes 5] [--out demo-out] [--seed 0]
+
+Stages (each prints its wall time):
+
+1. train: FD of the untrained generator, a time-boxed run, FD at the end, the sample grid;
+2. export: G_ema to ONNX fp32 and int8, each through its validation gate;
+3. sample: 64 seeds from the ONNX file through ``ganedge.sdk``, checked against PyTorch;
+4. bench: PyTorch vs ONNX fp32 vs ONNX int8 at batch 1 and 64, side by side.
+
+The whole of ``make demo`` must stay within 10 minutes on a 2-core machine, venv setup
+included, so training gets :data:`TRAIN_MINUTES`.
+
+Why this configuration. Training is compute-bound: a 2-core CPU does about 4,500 steps of
+this model in 5 minutes. Measured on the project machine with equal CPU budgets (450 CPU-s,
+FD against 2,000 real scenes at the run's size, lower is better; noisy by about +-0.3):
+
+  32x32 DCGAN/SN-ResNet, lr 2e-4 ...................... FD 9.4 / 20.5 (multi-coloured blobs)
+  16x16 DCGAN w32, SN, lr 2e-4 ........................ FD 5.7 (blobs)
+  16x16 DCGAN w32, SN, lr 1e-3 ........................ FD 2.7 (flat objects, some shapes)
+  16x16 DCGAN w32, no SN, lazy R1 (gamma 1), lr 1e-3 .. FD 2.2 (squares, triangles, circles)
+  the same at lr 1.5e-3 ............................... sharper triangles and squares (by eye)
+
+so: 16x16 images (4x the steps of 32x32; the shapes stay legible at 16 px), a DCGAN pair at
+width 32 (cheaper per step than the SN-ResNet at the same quality), a high learning rate with
+Adam (0, 0.99), R1 instead of spectral norm (lets D sharpen edges sooner), hinge loss, batch 32
+and an EMA of G with a short horizon, because the run is short. Width 48 or batch 16 did worse
+at this budget; DiffAugment is off (it fights overfitting to small datasets; scenes are unlimited).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TRAIN_MINUTES = 5.0  # training's share of make demo's 10 minutes (setup ~2, later stages ~1.5, FD ~0.5)
+IMAGE_SIZE = 16
+FD_SAMPLES = 2000  # generated images scored at step 0 and at the end
+FD_SEED = 1_000_000  # latent seeds FD_SEED.. (the grid uses seeds 0..63)
+SCENES_OPTIONS: dict[str, Any] = {}  # the scenes dataset's defaults are designed for this demo
+MODEL = dict(arch="dcgan", latent_dim=128, g_width=32, d_width=32, d_spectral_norm=False)
+TRAIN = dict(loss="hinge", batch_size=32, lr_g=1.5e-3, lr_d=1.5e-3, betas=(0.0, 0.99), r1_gamma=1.0, r1_every=8,
+             ema_decay=0.995, log_every=100, sample_every=1000, checkpoint_every=1000)
+
+
+@dataclass
+class DemoTraining:
+    run_dir: Path
+    grid: Path
+    steps: int
+    steps_per_s: float
+    train_seconds: float
+    fd_start: float
+    fd_end: float
+    fd_net: str
+
+
+def demo_config(minutes: float, steps: int | None, seed: int):
+    from ganedge.train.config import ModelConfig, RunConfig, TrainConfig
+
+    model = ModelConfig(image_shape=(3, IMAGE_SIZE, IMAGE_SIZE), **MODEL)
+    train = TrainConfig(minutes=minutes, steps=steps, seed=seed, **TRAIN)
+    return RunConfig(model=model, train=train, dataset="scenes", dataset_options=dict(SCENES_OPTIONS))
+
+
+def make_evaluator(seed: int):
+    """FD against FD_SAMPLES real scenes, in the features of the committed scenes feature net."""
+    from ganedge.metrics import Evaluator
+
+    return Evaluator(dataset="scenes", image_size=IMAGE_SIZE, n=FD_SAMPLES, seed=seed)
+
+
+def generated_uint8(run_dir: Path, n: int, first_seed: int, labels=None):
+    """n images (uint8 NHWC) from the run's G_ema for seeds first_seed, first_seed+1, ...
+    (a conditional run needs ``labels``, int64 (n,))."""
+    import numpy as np
+    import torch
+
+    from ganedge.images import to_uint8_nhwc
+    from ganedge.latents import latents, seed_range
+    from ganedge.train.checkpoint import load_generator
+
+    generator, config, _ = load_generator(run_dir)
+    c, h, w = config.model.image_shape
+    out = np.empty((n, h, w, c), dtype=np.uint8)
+    with torch.no_grad():
+        for start in range(0, n, 500):
+            stop = min(n, start + 500)
+            z = torch.from_numpy(latents(seed_range(first_seed + start, stop - start), config.model.latent_dim))
+            y = None if labels is None else torch.as_tensor(labels[start:stop], dtype=torch.int64)
+            to_uint8_nhwc(generator(z, y).numpy(), out=out[start:stop], inplace=True)
+    return out
+
+
+def score(evaluator, run_dir: Path):
+    """The Evaluator's Scores (FD, KID, precision/recall and their real-vs-real floors) for the run's G_ema."""
+    labels = evaluator.reference_labels if MODEL.get("num_classes") else None  # match the real label mix
+    return evaluator.score(generated_uint8(run_dir, FD_SAMPLES, FD_SEED, labels))
+
+
+def train_stage(out: Path, minutes: float, seed: int, steps: int | None = None, quiet: bool = False) -> DemoTraining:
+    import numpy as np
+    from PIL import Image
+
+    from ganedge.data import load_dataset
+    from ganedge.images import save_png
+    from ganedge.train.checkpoint import is_run_dir
+    from ganedge.train.loop import train
+
+    run_dir = out / "run"
+    if is_run_dir(run_dir):
+        shutil.rmtree(run_dir)  # the demo's own previous run: start fresh
+    config = demo_config(minutes, steps, seed)
+    dataset = load_dataset("scenes", image_size=IMAGE_SIZE, seed=seed, **SCENES_OPTIONS)
+    evaluator = make_evaluator(seed)
+
+    # Step 0 first (a run of 0 steps writes the untrained checkpoint), so FD has a baseline.
+    train(config.replace_train(steps=0, minutes=None), run_dir, dataset=dataset, quiet=True)
+    start = score(evaluator, run_dir)
+    print(f"  FD at step 0: {start.fd:.2f}  (N={start.n} generated vs {start.n} real scenes, feature net "
+          f"{start.feature_net}; real-vs-real floor {start.fd_floor:.2f})", flush=True)
+
+    result = train(config, run_dir, resume=True, dataset=dataset, quiet=quiet)
+    end = score(evaluator, run_dir)
+    grid = out / "samples.png"
+    with Image.open(result.sample_grid) as tiles:
+        save_png(grid, np.asarray(tiles.convert("RGB")), upscale=2)  # the run's 2x grid again 2x: 128 px tiles
+    print(f"  FD at step {result.step}: {end.fd:.2f}  (precision {end.precision:.2f}, recall {end.recall:.2f})",
+          flush=True)
+    return DemoTraining(run_dir, grid, result.step, result.steps_per_s, result.train_seconds, start.fd, end.fd,
+                        end.feature_net)
+
+
+def export_stage(out: Path, run_dir: Path) -> list[Path]:
+    """fp32 and int8 ONNX files, each written only if it passed its gate (a failed gate stops the demo)."""
+    from ganedge.errors import ValidationError
+    from ganedge.export.pipeline import ExportOptions, export_onnx
+
+    result = export_onnx(run_dir, out / "model.onnx", ExportOptions(precisions=("fp32", "int8")),
+                         log=lambda line: print(f"  {line}", flush=True))
+    if not result.passed:
+        raise ValidationError(result.failure_summary())
+    return [v.path for v in result.variants if v.written]
+
+
+def sample_stage(out: Path, model: Path, run_dir: Path) -> Path:
+    """The grid's 64 seeds again, from the ONNX file through the SDK, checked against PyTorch's images."""
+    from ganedge import sdk
+    from ganedge.errors import VerifyError
+    from ganedge.images import save_grid
+
+    with sdk.load(model) as g:
+        images = g.sample(64, seed=0)  # uint8 (64, H, W, C), seeds 0..63 as in the run's grid
+        backend = g.backend
+    reference = generated_uint8(run_dir, 64, 0)
+    worst = int(abs(images.astype("int16") - reference).max())
+    if worst > 1:
+        raise VerifyError(f"{model} differs from PyTorch by {worst} levels on seeds 0-63 (tolerance 1)")
+    grid = out / "samples-onnx.png"
+    save_grid(grid, images, cols=8, upscale=128 // IMAGE_SIZE)
+    print(f"  64 seeds via ganedge.sdk ({backend}): max difference from PyTorch {worst} level(s) -> {grid}",
+          flush=True)
+    return grid
+
+
+def bench_stage(out: Path, models: list[Path]) -> None:
+    from ganedge.bench import BenchConfig, format_table, run_bench, write_reports
+
+    config = BenchConfig(models=tuple(str(m) for m in models), precisions=("fp32",), batch_sizes=(1, 64),
+                         duration_s=1.0, cold_start=False, slices=5)
+    result = run_bench(config, progress=True)
+    write_reports(result, json_path=out / "bench.json", md_path=out / "bench.md")
+    print(format_table(result), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ganedge.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=TRAIN_MINUTES, help="training time budget")
+    parser.add_argument("--steps", type=int, default=None, help="also stop after this many steps")
+    parser.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    from ganedge.train.threads import choose_wait_policy, usable_cores
+
+    policy = choose_wait_policy()  # before torch loads; see ganedge.train.threads
+
+    from ganedge.errors import GanEdgeError
+
+    started = time.perf_counter()
+    shared = " (shared with other jobs: threads wait passively)" if policy.upper() == "PASSIVE" else ""
+    print(f"ganedge demo: a GAN on procedural scenes ({IMAGE_SIZE}x{IMAGE_SIZE}), {args.minutes:g} min of "
+          f"training on {usable_cores()} CPU cores{shared} -> {args.out}/", flush=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        print("[1] train", flush=True)
+        trained = train_stage(args.out, args.minutes, args.seed, args.steps, args.quiet)
+        print(f"  {trained.steps} steps, {trained.steps_per_s:.2f} steps/s; run dir {trained.run_dir}; "
+              f"samples {trained.grid}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+        t0 = time.perf_counter()
+        print("[2] export: ONNX fp32 and int8, each through its validation gate", flush=True)
+        files = export_stage(args.out, trained.run_dir)
+        print(f"  wrote {', '.join(str(f) for f in files)}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+        t0 = time.perf_counter()
+        print("[3] sample: the grid's seeds from the ONNX file", flush=True)
+        sample_stage(args.out, files[0], trained.run_dir)
+        print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+        t0 = time.perf_counter()
+        print("[4] bench: PyTorch (run dir) vs ONNX fp32 vs ONNX int8, batch 1 and 64, side by side", flush=True)
+        bench_stage(args.out, [trained.run_dir, *files])
+        print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+        print(f"FD {trained.fd_start:.2f} at step 0 -> {trained.fd_end:.2f} at step {trained.steps} "
+              f"(lower is better; N={FD_SAMPLES}, net {trained.fd_net}). Look at {trained.grid}.", flush=True)
+    except GanEdgeError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return exc.exit_code
+    print(f"demo done in {time.perf_counter() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
