@@ -70,11 +70,11 @@ def demo_config(minutes: float, steps: int | None, seed: int):
     return RunConfig(model=model, train=train, dataset="scenes", dataset_options=dict(SCENES_OPTIONS))
 
 
-def make_evaluator(seed: int):
-    """FD against FD_SAMPLES real scenes, in the features of the committed scenes feature net."""
+def make_evaluator(seed: int, n: int):
+    """FD against n real scenes, in the features of the committed scenes feature net."""
     from ganedge.metrics import Evaluator
 
-    return Evaluator(dataset="scenes", image_size=IMAGE_SIZE, n=FD_SAMPLES, seed=seed)
+    return Evaluator(dataset="scenes", image_size=IMAGE_SIZE, n=n, seed=seed)
 
 
 def generated_uint8(run_dir: Path, n: int, first_seed: int, labels=None):
@@ -102,10 +102,11 @@ def generated_uint8(run_dir: Path, n: int, first_seed: int, labels=None):
 def score(evaluator, run_dir: Path):
     """The Evaluator's Scores (FD, KID, precision/recall and their real-vs-real floors) for the run's G_ema."""
     labels = evaluator.reference_labels if MODEL.get("num_classes") else None  # match the real label mix
-    return evaluator.score(generated_uint8(run_dir, FD_SAMPLES, FD_SEED, labels))
+    return evaluator.score(generated_uint8(run_dir, evaluator.n, FD_SEED, labels))
 
 
-def train_stage(out: Path, minutes: float, seed: int, steps: int | None = None, quiet: bool = False) -> DemoTraining:
+def train_stage(out: Path, minutes: float, seed: int, steps: int | None = None, quiet: bool = False,
+                fd_samples: int = FD_SAMPLES) -> DemoTraining:
     import numpy as np
     from PIL import Image
 
@@ -119,7 +120,7 @@ def train_stage(out: Path, minutes: float, seed: int, steps: int | None = None, 
         shutil.rmtree(run_dir)  # the demo's own previous run: start fresh
     config = demo_config(minutes, steps, seed)
     dataset = load_dataset("scenes", image_size=IMAGE_SIZE, seed=seed, **SCENES_OPTIONS)
-    evaluator = make_evaluator(seed)
+    evaluator = make_evaluator(seed, fd_samples)
 
     # Step 0 first (a run of 0 steps writes the untrained checkpoint), so FD has a baseline.
     train(config.replace_train(steps=0, minutes=None), run_dir, dataset=dataset, quiet=True)
@@ -138,12 +139,12 @@ def train_stage(out: Path, minutes: float, seed: int, steps: int | None = None, 
                         end.feature_net)
 
 
-def export_stage(out: Path, run_dir: Path) -> list[Path]:
+def export_stage(out: Path, run_dir: Path, fd_samples: int = FD_SAMPLES) -> list[Path]:
     """fp32 and int8 ONNX files, each written only if it passed its gate (a failed gate stops the demo)."""
     from ganedge.errors import ValidationError
     from ganedge.export.pipeline import ExportOptions, export_onnx
 
-    result = export_onnx(run_dir, out / "model.onnx", ExportOptions(precisions=("fp32", "int8")),
+    result = export_onnx(run_dir, out / "model.onnx", ExportOptions(precisions=("fp32", "int8"), fd_samples=fd_samples),
                          log=lambda line: print(f"  {line}", flush=True))
     if not result.passed:
         raise ValidationError(result.failure_summary())
@@ -170,14 +171,31 @@ def sample_stage(out: Path, model: Path, run_dir: Path) -> Path:
     return grid
 
 
-def bench_stage(out: Path, models: list[Path]) -> None:
+def bench_stage(out: Path, models: list[Path], seconds: float = 1.0):
     from ganedge.bench import BenchConfig, format_table, run_bench, write_reports
 
     config = BenchConfig(models=tuple(str(m) for m in models), precisions=("fp32",), batch_sizes=(1, 64),
-                         duration_s=1.0, cold_start=False, slices=5)
+                         duration_s=seconds, warmup_s=min(0.3, seconds), cold_start=False, slices=5)
     result = run_bench(config, progress=True)
     write_reports(result, json_path=out / "bench.json", md_path=out / "bench.md")
     print(format_table(result), flush=True)
+    return result
+
+
+def write_summary(out: Path, trained: DemoTraining, files: list[Path], onnx_grid: Path, benched,
+                  seconds: float) -> None:
+    """demo-out/summary.json: the figures the demo printed, for scripts and the README."""
+    import json
+
+    from ganedge.fsutil import write_text_atomic
+
+    summary = {"seconds": round(seconds, 1), "steps": trained.steps, "steps_per_s": trained.steps_per_s,
+               "train_seconds": trained.train_seconds, "fd_start": round(trained.fd_start, 3),
+               "fd_end": round(trained.fd_end, 3), "fd_net": trained.fd_net, "grid": str(trained.grid),
+               "onnx_grid": str(onnx_grid), "models": [str(f) for f in files],
+               "bench": [{k: row.get(k) for k in ("model", "backend", "precision", "batch_size", "images_per_s",
+                                                   "p50_ms", "p99_ms")} for row in benched.results]}
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,38 +205,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--fd-samples", type=int, default=FD_SAMPLES, help="images per FD (generated and real)")
+    parser.add_argument("--bench-seconds", type=float, default=1.0, help="timed seconds per bench configuration")
     args = parser.parse_args(argv)
     from ganedge.train.threads import choose_wait_policy, usable_cores
 
     policy = choose_wait_policy()  # before torch loads; see ganedge.train.threads
 
-    from ganedge.errors import GanEdgeError
+    from ganedge.errors import GanEdgeError, OutputError
 
     started = time.perf_counter()
     shared = " (shared with other jobs: threads wait passively)" if policy.upper() == "PASSIVE" else ""
     print(f"ganedge demo: a GAN on procedural scenes ({IMAGE_SIZE}x{IMAGE_SIZE}), {args.minutes:g} min of "
           f"training on {usable_cores()} CPU cores{shared} -> {args.out}/", flush=True)
     try:
+        if args.out.exists() and not args.out.is_dir():
+            raise OutputError(f"--out {args.out} is a file; give a folder for the demo's outputs")
         args.out.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         print("[1] train", flush=True)
-        trained = train_stage(args.out, args.minutes, args.seed, args.steps, args.quiet)
+        trained = train_stage(args.out, args.minutes, args.seed, args.steps, args.quiet, args.fd_samples)
         print(f"  {trained.steps} steps, {trained.steps_per_s:.2f} steps/s; run dir {trained.run_dir}; "
               f"samples {trained.grid}  ({time.perf_counter() - t0:.0f} s)", flush=True)
         t0 = time.perf_counter()
         print("[2] export: ONNX fp32 and int8, each through its validation gate", flush=True)
-        files = export_stage(args.out, trained.run_dir)
+        files = export_stage(args.out, trained.run_dir, args.fd_samples)
         print(f"  wrote {', '.join(str(f) for f in files)}  ({time.perf_counter() - t0:.0f} s)", flush=True)
         t0 = time.perf_counter()
         print("[3] sample: the grid's seeds from the ONNX file", flush=True)
-        sample_stage(args.out, files[0], trained.run_dir)
+        onnx_grid = sample_stage(args.out, files[0], trained.run_dir)
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
         t0 = time.perf_counter()
         print("[4] bench: PyTorch (run dir) vs ONNX fp32 vs ONNX int8, batch 1 and 64, side by side", flush=True)
-        bench_stage(args.out, [trained.run_dir, *files])
+        benched = bench_stage(args.out, [trained.run_dir, *files], args.bench_seconds)
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
         print(f"FD {trained.fd_start:.2f} at step 0 -> {trained.fd_end:.2f} at step {trained.steps} "
-              f"(lower is better; N={FD_SAMPLES}, net {trained.fd_net}). Look at {trained.grid}.", flush=True)
+              f"(lower is better; N={args.fd_samples}, net {trained.fd_net}). Look at {trained.grid}.", flush=True)
+        write_summary(args.out, trained, files, onnx_grid, benched, time.perf_counter() - started)
     except GanEdgeError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return exc.exit_code

@@ -174,20 +174,27 @@ class TorchRunner(Runner):
             images, bad, _ = step()
         return _Graph(graph, z, labels, images, bad)
 
-    def _run_graph(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+    def _graph_for(self, z: np.ndarray, labels: np.ndarray | None) -> _Graph:
+        """The captured graph for this batch size with z/labels copied into its static inputs
+        (call with _graph_lock held, under inference_mode)."""
         torch = self._torch
         n = z.shape[0]
+        entry = self._graphs.get(n)
+        if entry is None:
+            entry = self._graphs[n] = self._capture(n)
+            while len(self._graphs) > _MAX_GRAPHS:
+                self._graphs.popitem(last=False)
+        self._graphs.move_to_end(n)
+        entry.z.copy_(torch.from_numpy(z))  # host -> the graph's static input
+        if entry.labels is not None:
+            entry.labels.copy_(torch.from_numpy(np.ascontiguousarray(labels, np.int64)))
+        return entry
+
+    def _run_graph(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        torch = self._torch
         with self._graph_lock, torch.inference_mode():
             self._check_open()
-            entry = self._graphs.get(n)
-            if entry is None:
-                entry = self._graphs[n] = self._capture(n)
-                while len(self._graphs) > _MAX_GRAPHS:
-                    self._graphs.popitem(last=False)
-            self._graphs.move_to_end(n)
-            entry.z.copy_(torch.from_numpy(z))  # host -> the graph's static input
-            if entry.labels is not None:
-                entry.labels.copy_(torch.from_numpy(np.ascontiguousarray(labels, np.int64)))
+            entry = self._graph_for(z, labels)
             entry.graph.replay()
             images = entry.images.cpu()  # copy out before the next replay overwrites it
             if bool(entry.bad):
@@ -195,6 +202,30 @@ class TorchRunner(Runner):
                 x = self._forward(*self._inputs(z, labels))
                 raise NonFiniteOutputError("the model produced NaN/Inf", _nonfinite_rows(torch, x))
         return images.numpy()
+
+    def device_compute_ms(self, z: np.ndarray, labels: np.ndarray | None = None) -> float:
+        """Milliseconds the generator alone takes on the GPU, timed with CUDA events around the
+        forward (or the graph replay, with the uint8 conversion it contains); inputs are copied
+        to the device before the first event and nothing is copied back. For ``ganedge bench``."""
+        self._check_open()
+        torch = self._torch
+        if self._device.type != "cuda":
+            raise BadInputError("device_compute_ms times CUDA work; this runner is on the CPU")
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        with torch.inference_mode():
+            if self.cuda_graphs:
+                with self._graph_lock:
+                    entry = self._graph_for(z, labels)
+                    start.record()
+                    entry.graph.replay()
+                    end.record()
+            else:
+                inputs = self._inputs(z, labels)
+                start.record()
+                self._forward(*inputs)
+                end.record()
+            end.synchronize()
+        return start.elapsed_time(end)
 
     # --- bookkeeping -------------------------------------------------------------------------
 

@@ -315,6 +315,30 @@ class TensorRTRunner(Runner):
                  for i in range(0, n, step)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
+    def device_compute_ms(self, z: np.ndarray, labels: np.ndarray | None = None) -> float:
+        """Milliseconds of one ``execute_async_v3`` for this batch, timed with CUDA events on our
+        stream (inputs uploaded before the first event, nothing copied back). For ``ganedge bench``;
+        the batch must fit the engine's profile."""
+        z, labels = self._check(z, labels)
+        if not 0 < z.shape[0] <= self.profile.max:
+            raise BadInputError(f"device_compute_ms times one engine call: batch {z.shape[0]} is outside "
+                                f"{self.path.name}'s profile (max {self.profile.max})")
+        z, labels = self._padded(z, labels)
+        torch = self._torch
+        with self._lock:
+            if self._closed:
+                raise ClosedError(f"the TensorRT runner for {self.path.name} was closed")
+            with torch.cuda.device(self._index), torch.cuda.stream(self._stream):
+                shape = self._set_shapes(self._context, z.shape[0])
+                inputs = self._device_inputs(z, labels)
+                output = torch.empty(shape, dtype=self._dtypes[self.manifest.output], device=self._torch_device())
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record(self._stream)
+                self._enqueue(self._context, inputs, output)
+                end.record(self._stream)
+                end.synchronize()
+        return start.elapsed_time(end)
+
     # --- Runner interface --------------------------------------------------------------------
 
     def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:

@@ -65,3 +65,16 @@ def test_concurrency_rows(tiny_result):
     assert len(rows) == 3 * 2
     assert all(r["clients"] == 2 and r["requests_per_s"] > 0 for r in rows)
     assert all(r["mean_batch"] >= 1 for r in rows if r["mode"] == "batcher")
+
+
+@pytest.mark.gpu
+def test_cuda_compute_only_uses_device_events(bench_models):
+    from ganedge.bench import BenchConfig, run_bench
+
+    config = BenchConfig(models=(str(bench_models["run"]),), precisions=("fp32", "bf16"), batch_sizes=(1, 64),
+                         duration_s=0.2, warmup_s=0.05, slices=2, device="cuda", cold_start=False,
+                         peak_probe_s=0.05, compute_only=True)
+    rows = run_bench(config).results
+    assert {r["compute_timer"] for r in rows} == {"cuda-event"}
+    # The engine alone is faster than the engine plus latents, copies and uint8 conversion.
+    assert all(0 < r["compute_p50_ms"] <= r["p50_ms"] for r in rows)

@@ -79,3 +79,12 @@ def test_cuda_matches_cpu_and_graphs_replay(models, graphs):
             assert np.abs(a - b).max() <= 1
         if graphs:
             assert gpu.backend_info["graphs_captured"] == 2
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("graphs", [False, True])
+def test_cuda_device_timer_times_the_forward(models, graphs):
+    with sdk.load(models["dcgan_run"], device="cuda", cuda_graphs=graphs) as gpu:
+        z = gpu.latents(range(8))
+        times = [gpu.runner.device_compute_ms(z) for _ in range(5)]
+        assert all(0 < t < 1000 for t in times), times
