@@ -31,8 +31,7 @@ mkdir -p "$OUTDIR"
 TEST_TIMEOUT=$([[ -n "$QUICK" ]] && echo 120 || echo 180)
 BENCH_TIMEOUT=$([[ -n "$QUICK" ]] && echo 150 || echo 330)
 DEVICE="${GPU_CHECK_DEVICE:-cuda}"
-TESTS="${GPU_CHECK_TESTS:-tests}"
-[[ "$TESTS" == /* ]] || TESTS="$REPO/$TESTS"
+TESTS="${GPU_CHECK_TESTS:-tests}"  # relative to the repo, e.g. tests/sdk or tests/gpu/test_uint8_gpu.py
 BENCH_ARGS=($QUICK --sdk)
 if [[ "$DEVICE" == "cpu" ]]; then  # dry run: exercise every step, measure nothing worth keeping
     BENCH_ARGS=(--device cpu --quick --models dcgan-32 --width 8 --batch-sizes 1,2 --precisions fp32
@@ -51,6 +50,11 @@ for entry in "$REPO"/ganedge/*; do
     ln -s "$entry" "$PKG/$name"
 done
 for sub in sdk export bench; do ln -s "$REPO/$sub" "$PKG/$sub"; done
+# The tests are a package (tests/__init__.py): pytest puts the folder above it first on sys.path,
+# and from the repo that folder's ganedge/ (no sdk/, export/, bench/) would shadow the farm's. So
+# the tests run from a copy beside the farm; examples/ is linked for the tests that read it.
+(cd "$REPO" && tar --exclude=__pycache__ -cf - tests) | tar -xf - -C "$WORK/pkg"
+ln -s "$REPO/examples" "$WORK/pkg/examples"
 PYPATH="$WORK/pkg"
 
 # --- 2. carried wheels -------------------------------------------------------------------------
@@ -114,9 +118,9 @@ fi
 tests_rc=0
 if "$PY" -c "import pytest" 2> /dev/null; then
     say "pytest -m gpu (timeout ${TEST_TIMEOUT}s; modules whose imports are missing here are reported and skipped)"
-    timeout -k 5 "$TEST_TIMEOUT" "$PY" -m pytest -m gpu -q -rA -p no:cacheprovider --rootdir "$REPO" \
+    timeout -k 5 "$TEST_TIMEOUT" "$PY" -m pytest -m gpu -q -rA -p no:cacheprovider --rootdir "$WORK/pkg" \
         -c "$REPO/pyproject.toml" --continue-on-collection-errors --junitxml "$OUTDIR/gpu_tests.xml" \
-        $TESTS > "$OUTDIR/gpu_tests.log" 2>&1
+        "$WORK/pkg/$TESTS" > "$OUTDIR/gpu_tests.log" 2>&1
     tests_rc=$?
     grep -E "^(PASSED|FAILED|ERROR|SKIPPED)|passed|failed|error" "$OUTDIR/gpu_tests.log" | tail -n 25
     # 5 = nothing selected. Collection errors alone ("ERROR tests/x.py - ModuleNotFoundError": optional
