@@ -23,6 +23,7 @@ BLAS loads, and the parent's thread pools stay as the configurations left them.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -177,14 +178,14 @@ def probe_gpu(device: str, seconds: float = PROBE_SECONDS) -> dict[str, Any]:
             torch.backends.cuda.matmul.allow_tf32 = tf32
             a = torch.randn(n, n, device=dev).to(dtype)
             b = a.clone()
-            result[f"{key}_gflops"] = _best_rate(event_timer(lambda: torch.matmul(a, b)), flops, seconds) / 1e9
+            result[f"{key}_gflops"] = _best_rate(event_timer(functools.partial(torch.matmul, a, b)), flops, seconds) / 1e9
             del a, b
     finally:
         torch.backends.cuda.matmul.allow_tf32 = previous_tf32
     try:  # int8 GEMM (int32 accumulate); absent on some builds and architectures
         a = torch.randint(-8, 8, (n, n), dtype=torch.int8, device=dev)
         b = a.t().contiguous().t()
-        result["int8_gflops"] = _best_rate(event_timer(lambda: torch._int_mm(a, b)), flops, seconds) / 1e9
+        result["int8_gflops"] = _best_rate(event_timer(functools.partial(torch._int_mm, a, b)), flops, seconds) / 1e9
         del a, b
     except (RuntimeError, AttributeError):
         pass

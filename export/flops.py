@@ -90,7 +90,6 @@ def _node_flops(node, op: str, ins: list, out: list | None) -> int | None:
     if out is None or any(not isinstance(d, int) or d < 0 for d in out):
         return None
     out_elems = math.prod(out)
-    group = next((a.i for a in node.attribute if a.name == "group"), 1) or 1
     if op == "Conv":
         weight = ins[1]  # (C_out, C_in/group, *kernel)
         bias = out_elems if len(ins) > 2 and ins[2] is not None else 0

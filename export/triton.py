@@ -9,9 +9,7 @@ Triton serves tensors, not seeds: a client makes z with ``ganedge.sdk.latents(se
 and converts the float image with ``ganedge.images.to_uint8_nhwc``; then Triton's images equal
 ``sdk.load(...).sample`` on the same seeds (see examples/README.md).
 
-With ``max_batch_size > 0`` Triton adds the batch dimension itself, so dims leave it out; the
-label input, one scalar per image, is ``dims: [1]`` reshaped to ``[]`` (clients send (N, 1)).
-The model folder is built under a hidden temporary name inside REPO and renamed into place,
+config.pbtxt is rendered by ganedge.export.triton_config. The model folder is built under a hidden temporary name inside REPO and renamed into place,
 so Triton (or a reader) never sees half a model; an existing one is replaced only with ``force``.
 
 Pure Python apart from onnxruntime, used once to read an ONNX file's real inputs and outputs
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ganedge.errors import ArtifactError, BadInputError, ConfigError, OutputError
+from ganedge.export.triton_config import per_item_shapes, render_config
 from ganedge.fsutil import ensure_writable_dir
 from ganedge.manifest import Manifest, sha256_file
 
@@ -38,7 +37,6 @@ DEFAULT_ONNX_MAX_BATCH = 64
 DEFAULT_QUEUE_DELAY_US = 100
 MANIFEST_FILE = "ganedge.json"
 CONFIG_FILE = "config.pbtxt"
-MANIFEST_PARAMETER = "ganedge_manifest"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # onnxruntime's type strings -> Triton's data types (model_config.proto DataType)
 _ORT_TYPES = {"tensor(float)": "TYPE_FP32", "tensor(float16)": "TYPE_FP16", "tensor(bfloat16)": "TYPE_BF16",
@@ -58,14 +56,6 @@ class TritonOptions:
     version: int = 1
     warmup: bool = True
     force: bool = False
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    name: str
-    data_type: str  # "TYPE_FP32", ...
-    dims: tuple[int, ...]  # without the batch dim when max_batch_size > 0
-    reshape: tuple[int, ...] | None = None  # what the backend receives per item (label: [1] -> [])
 
 
 @dataclass
@@ -190,14 +180,6 @@ def check_name(name: str) -> str:
     return name
 
 
-def _per_item_shapes(m: Manifest) -> dict[str, tuple[int, ...]]:
-    """Each contract tensor's shape without the batch dim: z (latent,), label (), image (C, H, W)."""
-    shapes = {m.inputs[0]: (m.latent_dim,), m.output: tuple(m.image_shape)}
-    if m.conditional:
-        shapes[m.inputs[1]] = ()
-    return shapes
-
-
 def _check_contract(source: ModelSource) -> None:
     """The graph's inputs/outputs must be the manifest's, with the manifest's shapes."""
     m = source.manifest
@@ -208,7 +190,7 @@ def _check_contract(source: ModelSource) -> None:
     out_names = [n for n, _, _ in source.outputs]
     if m.output not in out_names:
         raise ArtifactError(f"{source.path}: the graph has no output {m.output!r} (it has {out_names})")
-    expected = _per_item_shapes(m)
+    expected = per_item_shapes(m)
     for name, _, shape in source.inputs + source.outputs:
         if name not in expected:
             continue
@@ -270,97 +252,6 @@ def _check_int(flag: str, value: Any, lo: int) -> int:
 def _default_name(path: Path) -> str:
     stem = path.name.split(".")[0] or "model"
     return re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip(".-") or "model"
-
-
-# --- config.pbtxt ----------------------------------------------------------------------------------
-
-
-def pbtxt_string(text: str) -> str:
-    """A protobuf text-format string literal: printable ASCII as is, every other byte as an octal escape
-    (UTF-8 bytes of a string field are decoded back by the parser), so any manifest text round-trips."""
-    out = ['"']
-    for byte in text.encode("utf-8"):
-        char = chr(byte)
-        if char in ('"', "\\"):
-            out.append("\\" + char)
-        elif 0x20 <= byte < 0x7F:
-            out.append(char)
-        else:
-            out.append(f"\\{byte:03o}")
-    out.append('"')
-    return "".join(out)
-
-
-def tensor_specs(source: ModelSource, max_batch: int) -> tuple[list[TensorSpec], list[TensorSpec]]:
-    """Triton's view of the I/O: per-item dims when batching, the full shape otherwise."""
-    m = source.manifest
-    expected = _per_item_shapes(m)
-
-    def spec(name: str, dtype: str, shape: tuple[int | None, ...]) -> TensorSpec:
-        per_item = expected.get(name, tuple(-1 if s is None else s for s in shape[1:]))
-        if max_batch > 0:
-            if not per_item:  # a scalar per image: Triton needs a non-empty dims
-                return TensorSpec(name, dtype, (1,), reshape=())
-            return TensorSpec(name, dtype, per_item)
-        batch = -1 if source.static_batch is None else source.static_batch
-        return TensorSpec(name, dtype, (batch, *per_item))
-
-    order = {n: i for i, n in enumerate(m.inputs)}
-    inputs = sorted(source.inputs, key=lambda t: order.get(t[0], len(order)))
-    outputs = [t for t in source.outputs if t[0] == m.output]  # other outputs are not part of the contract
-    return [spec(*t) for t in inputs], [spec(*t) for t in outputs]
-
-
-def _dims(values: tuple[int, ...]) -> str:
-    return "[ " + ", ".join(str(v) for v in values) + " ]"
-
-
-def _tensor_block(spec: TensorSpec) -> list[str]:
-    lines = ["  {", f"    name: {pbtxt_string(spec.name)}", f"    data_type: {spec.data_type}",
-             f"    dims: {_dims(spec.dims)}"]
-    if spec.reshape is not None:
-        lines.append(f"    reshape: {{ shape: {_dims(spec.reshape)} }}")
-    lines.append("  }")
-    return lines
-
-
-def render_config(source: ModelSource, name: str, max_batch: int, delay_us: int | None, kind: str,
-                  options: TritonOptions, manifest_json: str) -> str:
-    inputs, outputs = tensor_specs(source, max_batch)
-    lines = [f"# Written by `ganedge export triton` from {source.path.name}; edit freely, the model is in "
-             f"{options.version}/{source.filename}.",
-             f"name: {pbtxt_string(name)}",
-             f"platform: {pbtxt_string(source.platform)}",
-             f"default_model_filename: {pbtxt_string(source.filename)}",
-             f"max_batch_size: {max_batch}"]
-    for section, specs in (("input", inputs), ("output", outputs)):
-        lines.append(f"{section} [")
-        for i, spec in enumerate(specs):
-            block = _tensor_block(spec)
-            if i < len(specs) - 1:
-                block[-1] += ","
-            lines += block
-        lines.append("]")
-    if max_batch > 0:
-        lines.append("dynamic_batching {")
-        if options.preferred_batch_sizes:
-            lines.append(f"  preferred_batch_size: {_dims(tuple(options.preferred_batch_sizes))}")
-        lines.append(f"  max_queue_delay_microseconds: {delay_us}")
-        if options.max_queue_size:
-            lines.append(f"  default_queue_policy {{ max_queue_size: {options.max_queue_size} }}")
-        lines.append("}")
-    lines += ["instance_group [", "  {", f"    count: {options.instances}", f"    kind: {kind}", "  }", "]"]
-    if options.warmup:
-        # One zero-filled request at load time, so the first client does not pay for lazy initialisation.
-        lines += ["model_warmup [", "  {", '    name: "ganedge_warmup"', "    batch_size: 1"]
-        for spec in inputs:
-            dims = tuple(1 if d == -1 else d for d in spec.dims)
-            lines.append(f"    inputs {{ key: {pbtxt_string(spec.name)} value {{ data_type: {spec.data_type} "
-                         f"dims: {_dims(dims)} zero_data: true }} }}")
-        lines += ["  }", "]"]
-    lines += ["parameters {", f"  key: {pbtxt_string(MANIFEST_PARAMETER)}",
-              f"  value {{ string_value: {pbtxt_string(manifest_json)} }}", "}"]
-    return "\n".join(lines) + "\n"
 
 
 # --- writing -----------------------------------------------------------------------------------------
@@ -454,5 +345,5 @@ def _commit(staging: Path, final: Path) -> bool:
     return True
 
 
-__all__ = ["TritonOptions", "TritonResult", "ModelSource", "read_source", "resolve_options", "render_config",
-           "write_repository", "tensor_specs", "pbtxt_string", "check_name"]
+__all__ = ["TritonOptions", "TritonResult", "ModelSource", "read_source", "resolve_options", "write_repository",
+           "check_name"]

@@ -32,7 +32,6 @@ at this budget; DiffAugment is off (it fights overfitting to small datasets; sce
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import time

@@ -255,8 +255,6 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
     ``on_log(record)`` sees each metrics line; ``should_stop(step)`` can end the run early
     (any other budget, e.g. CPU seconds); the run then ends with a checkpoint as usual.
     """
-    import torch
-
     from ganedge.progress import Progress
 
     device = resolve_device(device)

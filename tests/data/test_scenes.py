@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ganedge.data import DATASETS, load_dataset
-from ganedge.data.scenes import NOMINAL_SIZE, ScenesConfig
+from ganedge.data.scenes import NOMINAL_SIZE
 from ganedge.errors import DatasetError
 
 
