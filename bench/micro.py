@@ -69,14 +69,9 @@ def _bare_session(path: Path, threads: int | None):
     """A session set up as the SDK sets its own up, with nothing of the SDK around it."""
     import onnxruntime as ort
 
-    from ganedge.sdk.backends.onnxrt import usable_cores
+    from ganedge.sdk.backends.onnxrt import session_options, usable_cores
 
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads or usable_cores()
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options, _ = session_options(ort, threads or usable_cores())
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
