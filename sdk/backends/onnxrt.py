@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,25 @@ def usable_cores() -> int:
 
 
 SPIN_KEY = "session.intra_op.allow_spinning"
-SPIN_MAX_LOAD_PER_CORE = 0.5  # 1-minute load average per usable core above which threads sleep
+SPIN_MAX_BUSY_SHARE = 0.5  # other runnable tasks per usable core at or above which threads sleep
+
+
+def runnable_others() -> int | None:
+    """Tasks other than this one that are runnable right now: /proc/loadavg's running count
+    minus ourselves, the least of three looks 1 ms apart (one look can catch a passing
+    task). None where there is no /proc. Unlike the load average it carries no history, so the
+    CPU this very process just spent (training before export, say) does not count."""
+    counts = []
+    for look in range(3):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as handle:
+                running = int(handle.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        counts.append(max(0, running - 1))
+        if look < 2:
+            time.sleep(0.001)
+    return min(counts)
 
 
 def choose_spinning(threads: int) -> bool:
@@ -70,16 +89,19 @@ def choose_spinning(threads: int) -> bool:
     Measured on a 2-core CPU, both ways matter. Quiet machine, 16x16 DCGAN: spinning made
     ``sample(1)`` 0.42 ms instead of 0.60 and ``sample(64)`` 12.0 ms instead of 20.0. Busy
     machine (load ~6), dcgan-32: spinning *halved* throughput (batch 1 p50 9.2 -> 19.7 ms), as a
-    spinning thread burns the time slice another thread needs. So spin unless the machine is
-    already loaded when the model is loaded; ``session_config={SPIN_KEY: "0"/"1"}`` decides for sure.
+    spinning thread burns the time slice another thread needs. So spin unless other tasks are
+    already running on half the cores when the model is loaded; ``session_config={SPIN_KEY:
+    "0"/"1"}`` decides for sure.
     """
     if threads <= 1:
         return False  # one thread: the caller's thread does the work, there is no pool to spin
-    try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):  # no load average (Windows): onnxruntime's default
-        return True
-    return load < SPIN_MAX_LOAD_PER_CORE * usable_cores()
+    busy = runnable_others()
+    if busy is None:  # no /proc: the 1-minute load average, else onnxruntime's default
+        try:
+            busy = os.getloadavg()[0]
+        except (OSError, AttributeError):
+            return True
+    return busy < SPIN_MAX_BUSY_SHARE * usable_cores()
 
 
 def session_options(ort, threads: int, graph_optimization: str = "all",
