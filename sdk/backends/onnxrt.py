@@ -65,11 +65,29 @@ SPIN_KEY = "session.intra_op.allow_spinning"
 SPIN_MAX_BUSY_SHARE = 0.5  # other runnable tasks per usable core at or above which threads sleep
 
 
+def _own_running_threads() -> int:
+    """Threads of this process in state R (running or runnable), this one included."""
+    count = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat", encoding="ascii", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue  # the thread ended meanwhile
+        count += stat[stat.rindex(")") + 2:][:1] == "R"  # the state follows the (command name)
+    return max(1, count)
+
+
 def runnable_others() -> int | None:
-    """Tasks other than this one that are runnable right now: /proc/loadavg's running count
-    minus ourselves, the least of three looks 1 ms apart (one look can catch a passing
-    task). None where there is no /proc. Unlike the load average it carries no history, so the
-    CPU this very process just spent (training before export, say) does not count."""
+    """Threads of *other* processes that are runnable right now: /proc/loadavg's running count
+    minus this process's own running threads (torch's OpenMP workers still spinning after a
+    training step count as ours), the least of three looks 1 ms apart (one look can catch a
+    passing task). None where there is no /proc. Unlike the load average it carries no history,
+    so the CPU this very process just spent (training before export, say) does not count."""
     counts = []
     for look in range(3):
         try:
@@ -77,7 +95,7 @@ def runnable_others() -> int | None:
                 running = int(handle.read().split()[3].split("/")[0])
         except (OSError, ValueError, IndexError):
             return None
-        counts.append(max(0, running - 1))
+        counts.append(max(0, running - _own_running_threads()))
         if look < 2:
             time.sleep(0.001)
     return min(counts)

@@ -23,6 +23,10 @@ class FakeClock:
     def advance(self, ms: float) -> None:
         self.ns += int(ms * 1e6)
 
+    def sleep(self, seconds: float) -> None:
+        self.slept = getattr(self, "slept", 0) + 1
+        self.ns += int(seconds * 1e9)
+
 
 @pytest.fixture
 def clock(monkeypatch):
@@ -53,6 +57,16 @@ def test_round_robin_slices_interleave(clock):
     for samples in results:
         assert samples.slices == 3 and len(samples.e2e_s) == 6
         assert samples.timed_s == pytest.approx(0.006)
+
+
+def test_each_slice_starts_after_an_untimed_settle_pause(clock):
+    log = []
+    policy = SchedulePolicy(duration_s=0.006, min_calls=1, warmup_s=0, min_warmup_calls=1, slices=3, rewarm=False,
+                            settle_s=0.5)
+    results = run_interleaved([workload(clock, log, n, 1.0) for n in "AB"], policy)
+    assert clock.slept == 6  # before each of 3 slices of 2 workloads
+    for samples in results:  # 0.5 s pauses, yet every call still times 1 ms
+        assert len(samples.e2e_s) == 6 and max(samples.e2e_s) == pytest.approx(0.001)
 
 
 def test_finished_workloads_leave_the_rotation(clock):
