@@ -23,9 +23,10 @@ from pathlib import Path
 
 import click
 
+from ganedge.cli.main import run_command
 from ganedge.cli.params import SEEDS
 from ganedge.cli.sample import seed_filename  # seed000042.png: the same names as `ganedge sample --outdir`
-from ganedge.errors import BadInputError, GanEdgeError
+from ganedge.errors import BadInputError
 
 RECORD_FILE = "ganedge-batch.json"
 
@@ -196,17 +197,7 @@ def main(model, seeds, outdir, batch_size, workers, truncation, label, upscale, 
 
 def run() -> None:
     """Entry point: a GanEdgeError is one line on stderr and its exit code (2 bad input, 1 failed check)."""
-    try:
-        main(standalone_mode=False)
-    except GanEdgeError as exc:
-        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    run_command(main, sys.argv[1:], Path(sys.argv[0]).name)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import click
 
+from ganedge.cli.main import run_command
 from ganedge.cli.params import IntList
-from ganedge.errors import GanEdgeError, ValidationError, VerifyError
+from ganedge.errors import ValidationError, VerifyError
 
 
 class Stages:
@@ -180,14 +181,8 @@ def main(workdir, dataset, arch, image_size, latent_dim, width, steps, batch_siz
 
 
 def run() -> None:
-    try:
-        main(standalone_mode=False)
-    except GanEdgeError as exc:
-        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    """Entry point: a GanEdgeError is one line on stderr and its exit code (2 bad input, 1 failed check)."""
+    run_command(main, sys.argv[1:], Path(sys.argv[0]).name)
 
 
 if __name__ == "__main__":

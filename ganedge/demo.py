@@ -76,32 +76,13 @@ def make_evaluator(seed: int, n: int):
     return Evaluator(dataset="scenes", image_size=IMAGE_SIZE, n=n, seed=seed)
 
 
-def generated_uint8(run_dir: Path, n: int, first_seed: int, labels=None):
-    """n images (uint8 NHWC) from the run's G_ema for seeds first_seed, first_seed+1, ...
-    (a conditional run needs ``labels``, int64 (n,))."""
-    import numpy as np
-    import torch
-
-    from ganedge.images import to_uint8_nhwc
-    from ganedge.latents import latents, seed_range
-    from ganedge.train.checkpoint import load_generator
-
-    generator, config, _ = load_generator(run_dir)
-    c, h, w = config.model.image_shape
-    out = np.empty((n, h, w, c), dtype=np.uint8)
-    with torch.no_grad():
-        for start in range(0, n, 500):
-            stop = min(n, start + 500)
-            z = torch.from_numpy(latents(seed_range(first_seed + start, stop - start), config.model.latent_dim))
-            y = None if labels is None else torch.as_tensor(labels[start:stop], dtype=torch.int64)
-            to_uint8_nhwc(generator(z, y).numpy(), out=out[start:stop], inplace=True)
-    return out
-
-
 def score(evaluator, run_dir: Path):
     """The Evaluator's Scores (FD, KID, precision/recall and their real-vs-real floors) for the run's G_ema."""
+    from ganedge import sdk
+
     labels = evaluator.reference_labels if MODEL.get("num_classes") else None  # match the real label mix
-    return evaluator.score(generated_uint8(run_dir, evaluator.n, FD_SEED, labels))
+    with sdk.load(run_dir, backend="torch", device="cpu") as g:
+        return evaluator.score(g.sample(evaluator.n, seed=FD_SEED, labels=labels))
 
 
 def train_stage(out: Path, minutes: float, seed: int, steps: int | None = None, quiet: bool = False,
@@ -154,19 +135,19 @@ def sample_stage(out: Path, model: Path, run_dir: Path) -> Path:
     """The grid's 64 seeds again, from the ONNX file through the SDK, checked against PyTorch's images."""
     from ganedge import sdk
     from ganedge.errors import VerifyError
+    from ganedge.export.verify import verify_artifacts
     from ganedge.images import save_grid
 
+    check = verify_artifacts(run_dir, model, list(range(64)), device="cpu")
+    if not check.passed:
+        raise VerifyError(f"{model} differs from PyTorch on seeds 0-63: " + "; ".join(check.report_lines()[1:]))
     with sdk.load(model) as g:
         images = g.sample(64, seed=0)  # uint8 (64, H, W, C), seeds 0..63 as in the run's grid
         backend = g.backend
-    reference = generated_uint8(run_dir, 64, 0)
-    worst = int(abs(images.astype("int16") - reference).max())
-    if worst > 1:
-        raise VerifyError(f"{model} differs from PyTorch by {worst} levels on seeds 0-63 (tolerance 1)")
     grid = out / "samples-onnx.png"
     save_grid(grid, images, cols=8, upscale=128 // IMAGE_SIZE)
-    print(f"  64 seeds via ganedge.sdk ({backend}): max difference from PyTorch {worst} level(s) -> {grid}",
-          flush=True)
+    print(f"  64 seeds via ganedge.sdk ({backend}): max difference from PyTorch {check.images.max_level} level(s) "
+          f"-> {grid}", flush=True)
     return grid
 
 

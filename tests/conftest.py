@@ -14,6 +14,37 @@ from pathlib import Path
 import pytest
 
 
+class CliResult:
+    """What one in-process ``ganedge`` call did: exit code, stdout, stderr."""
+
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, err={self.err[-500:]!r})"
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``ganedge ARGS...`` in-process through the real entry point (error handling and exit codes)."""
+    from ganedge.cli.main import main as cli_main
+
+    def run(*args) -> CliResult:
+        capsys.readouterr()
+        try:
+            cli_main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
 def _cuda_available() -> bool:
     try:
         import torch

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Callable, NoReturn
 
 import click
 
@@ -82,12 +83,15 @@ def _one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
+def run_command(command: click.Command, args: list[str], prog_name: str,
+                reraise: Callable[[], bool] = lambda: False) -> NoReturn:
+    """Run a click command with ganedge's error contract and exit: a GanEdgeError is one line
+    on stderr and its exit code (2 bad input, 1 failed check), Ctrl-C exits 130, no traceback
+    unless ``reraise()`` says so. The CLI and the example scripts share it."""
     try:
-        result = cli.main(args=args, prog_name="ganedge", standalone_mode=False)
+        result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except GanEdgeError as exc:
-        if _debug or "--debug" in args:
+        if reraise():
             raise
         click.echo(f"error: {_one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
@@ -103,5 +107,6 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(result if isinstance(result, int) else 0)
 
 
-if __name__ == "__main__":
-    main()
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    run_command(cli, args, "ganedge", reraise=lambda: _debug or "--debug" in args)

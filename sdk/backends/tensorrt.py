@@ -23,8 +23,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -233,11 +234,15 @@ class TensorRTRunner(Runner):
             return output.to(torch.float32), None
         return torch_uint8_nhwc(output), ~torch.isfinite(output).all()
 
-    def _run_eager(self, z: np.ndarray, labels: np.ndarray | None, kind: str):
-        torch = self._torch
+    def _eager_buffers(self, z: np.ndarray, labels: np.ndarray | None) -> tuple[dict, Any]:
+        """The shared context shaped for this batch, its inputs on the device and an empty output."""
         shape = self._set_shapes(self._context, z.shape[0])
         inputs = self._device_inputs(z, labels)
-        output = torch.empty(shape, dtype=self._dtypes[self.manifest.output], device=self._torch_device())
+        output = self._torch.empty(shape, dtype=self._dtypes[self.manifest.output], device=self._torch_device())
+        return inputs, output
+
+    def _run_eager(self, z: np.ndarray, labels: np.ndarray | None, kind: str):
+        inputs, output = self._eager_buffers(z, labels)
         self._enqueue(self._context, inputs, output)
         return (*self._finish(output, kind), output)
 
@@ -285,24 +290,31 @@ class TensorRTRunner(Runner):
         entry.graph.replay()
         return entry.result, entry.bad, entry.output
 
-    def _run_chunk(self, z: np.ndarray, labels: np.ndarray | None, kind: str) -> np.ndarray:
-        n = z.shape[0]
-        z, labels = self._padded(z, labels)
+    @contextmanager
+    def _engine_stream(self) -> Iterator[None]:
+        """Our lock held, the runner checked open, and our GPU and stream current."""
         torch = self._torch
         with self._lock:
             if self._closed:
                 raise ClosedError(f"the TensorRT runner for {self.path.name} was closed")
             with torch.cuda.device(self._index), torch.cuda.stream(self._stream):
-                if self.cuda_graphs:
-                    result, bad, output = self._run_graph(z, labels, kind)
-                else:
-                    result, bad, output = self._run_eager(z, labels, kind)
-                # One device-to-host copy on our stream; .cpu() waits for it (and so for the engine).
-                host = result[:n].cpu().numpy()
-                if bad is not None and bool(bad):  # rare path: name the rows from the float output
-                    rows = torch.nonzero(~torch.isfinite(output[:n].flatten(1)).all(dim=1)).flatten().tolist()
-                    raise NonFiniteOutputError(f"{self.path.name} produced NaN/Inf", [int(r) for r in rows])
-                return host
+                yield
+
+    def _run_chunk(self, z: np.ndarray, labels: np.ndarray | None, kind: str) -> np.ndarray:
+        n = z.shape[0]
+        z, labels = self._padded(z, labels)
+        torch = self._torch
+        with self._engine_stream():
+            if self.cuda_graphs:
+                result, bad, output = self._run_graph(z, labels, kind)
+            else:
+                result, bad, output = self._run_eager(z, labels, kind)
+            # One device-to-host copy on our stream; .cpu() waits for it (and so for the engine).
+            host = result[:n].cpu().numpy()
+            if bad is not None and bool(bad):  # rare path: name the rows from the float output
+                rows = torch.nonzero(~torch.isfinite(output[:n].flatten(1)).all(dim=1)).flatten().tolist()
+                raise NonFiniteOutputError(f"{self.path.name} produced NaN/Inf", [int(r) for r in rows])
+            return host
 
     def _run(self, z: np.ndarray, labels: np.ndarray | None, kind: str) -> np.ndarray:
         z, labels = self._check(z, labels)
@@ -325,18 +337,13 @@ class TensorRTRunner(Runner):
                                 f"{self.path.name}'s profile (max {self.profile.max})")
         z, labels = self._padded(z, labels)
         torch = self._torch
-        with self._lock:
-            if self._closed:
-                raise ClosedError(f"the TensorRT runner for {self.path.name} was closed")
-            with torch.cuda.device(self._index), torch.cuda.stream(self._stream):
-                shape = self._set_shapes(self._context, z.shape[0])
-                inputs = self._device_inputs(z, labels)
-                output = torch.empty(shape, dtype=self._dtypes[self.manifest.output], device=self._torch_device())
-                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                start.record(self._stream)
-                self._enqueue(self._context, inputs, output)
-                end.record(self._stream)
-                end.synchronize()
+        with self._engine_stream():
+            inputs, output = self._eager_buffers(z, labels)
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record(self._stream)
+            self._enqueue(self._context, inputs, output)
+            end.record(self._stream)
+            end.synchronize()
         return start.elapsed_time(end)
 
     # --- Runner interface --------------------------------------------------------------------

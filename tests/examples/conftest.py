@@ -5,15 +5,11 @@ See example_helpers.py for why the models are built here rather than with ``make
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-# The helpers sit beside this file; under --import-mode=importlib this folder is not on sys.path.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from example_helpers import ServerProcess, build_run, export  # noqa: E402
+from tests.examples.example_helpers import ServerProcess, build_run, export
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from example_helpers import EXAMPLES, decode_png
+from tests.examples.example_helpers import EXAMPLES, decode_png
 
 SCRIPT = EXAMPLES / "batch_generate.py"
 SEEDS = 2000

@@ -16,33 +16,9 @@ import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
-from ganedge.cli.main import main as cli_main
 from ganedge.manifest import Manifest
 
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
-
-
-class Result:
-    def __init__(self, code, out, err):
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self):
-        return f"Result({self.code}, {self.err[-400:]!r})"
-
-
-@pytest.fixture
-def ganedge(capsys):
-    def run(*args) -> Result:
-        capsys.readouterr()
-        try:
-            cli_main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
 
 
 def parse_config(model_dir: Path) -> mc.ModelConfig:
@@ -56,9 +32,9 @@ def onnx_manifest(path: Path) -> Manifest:
         return g.manifest
 
 
-def test_onnx_repository_every_field(ganedge, small_onnx, tmp_path):
+def test_onnx_repository_every_field(cli, small_onnx, tmp_path):
     repo = tmp_path / "repo"
-    result = ganedge("export", "triton", small_onnx, "-o", repo, "--name", "gan", "--max-batch", "16",
+    result = cli("export", "triton", small_onnx, "-o", repo, "--name", "gan", "--max-batch", "16",
                      "--preferred-batch-sizes", "4,8", "--max-queue-delay-us", "250", "--instances", "2",
                      "--kind", "KIND_CPU", "--max-queue-size", "32", "--json")
     assert result.code == 0, result
@@ -96,10 +72,10 @@ def test_onnx_repository_every_field(ganedge, small_onnx, tmp_path):
                                          "max_batch_size": 16}
 
 
-def test_defaults_and_the_copy_renders_the_same_images(ganedge, small_onnx, reference, tmp_path):
+def test_defaults_and_the_copy_renders_the_same_images(cli, small_onnx, reference, tmp_path):
     from ganedge import sdk
 
-    result = ganedge("export", "triton", small_onnx, "-o", tmp_path / "repo")
+    result = cli("export", "triton", small_onnx, "-o", tmp_path / "repo")
     assert result.code == 0, result
     assert "tritonserver --model-repository" in result.out and "perf_analyzer -m dcgan16" in result.out
     c = parse_config(tmp_path / "repo" / "dcgan16")  # the name defaults to the file's stem
@@ -110,8 +86,8 @@ def test_defaults_and_the_copy_renders_the_same_images(ganedge, small_onnx, refe
         assert np.array_equal(g.sample(8, seed=9), reference.sample(8, seed=9))
 
 
-def test_conditional_label_is_int64_one_reshaped_to_scalar(ganedge, conditional_onnx, tmp_path):
-    result = ganedge("export", "triton", conditional_onnx, "-o", tmp_path / "repo", "--name", "cond", "--version", "3",
+def test_conditional_label_is_int64_one_reshaped_to_scalar(cli, conditional_onnx, tmp_path):
+    result = cli("export", "triton", conditional_onnx, "-o", tmp_path / "repo", "--name", "cond", "--version", "3",
                      "--no-warmup")
     assert result.code == 0, result
     assert "--input-data zero" in result.out  # random labels would be out of range for perf_analyzer
@@ -124,18 +100,18 @@ def test_conditional_label_is_int64_one_reshaped_to_scalar(ganedge, conditional_
     assert not c.model_warmup
 
 
-def test_no_batching_keeps_the_batch_dim_and_refuses_batcher_options(ganedge, conditional_onnx, tmp_path):
-    assert ganedge("export", "triton", conditional_onnx, "-o", tmp_path / "repo", "--max-batch", "0").code == 0
+def test_no_batching_keeps_the_batch_dim_and_refuses_batcher_options(cli, conditional_onnx, tmp_path):
+    assert cli("export", "triton", conditional_onnx, "-o", tmp_path / "repo", "--max-batch", "0").code == 0
     c = parse_config(tmp_path / "repo" / "mlp16c")
     assert c.max_batch_size == 0 and not c.HasField("dynamic_batching")
     assert [list(i.dims) for i in c.input] == [[-1, 32], [-1]] and list(c.output[0].dims) == [-1, 3, 16, 16]
     assert list(c.model_warmup[0].inputs["label"].dims) == [1]  # -1 becomes one image
-    refused = ganedge("export", "triton", conditional_onnx, "-o", tmp_path / "repo2", "--max-batch", "0",
+    refused = cli("export", "triton", conditional_onnx, "-o", tmp_path / "repo2", "--max-batch", "0",
                       "--preferred-batch-sizes", "4")
     assert refused.code == 2 and "--max-batch >= 1" in refused.err and not (tmp_path / "repo2").exists()
 
 
-def test_fixed_batch_onnx_needs_max_batch_zero(ganedge, small_onnx, tmp_path):
+def test_fixed_batch_onnx_needs_max_batch_zero(cli, small_onnx, tmp_path):
     import onnx
 
     model = onnx.load(str(small_onnx))
@@ -143,14 +119,14 @@ def test_fixed_batch_onnx_needs_max_batch_zero(ganedge, small_onnx, tmp_path):
         value.type.tensor_type.shape.dim[0].dim_value = 4  # a model exported for batch 4 only
     fixed = tmp_path / "fixed.onnx"
     onnx.save(model, str(fixed))
-    assert ganedge("export", "triton", fixed, "-o", tmp_path / "repo").code == 0
+    assert cli("export", "triton", fixed, "-o", tmp_path / "repo").code == 0
     c = parse_config(tmp_path / "repo" / "fixed")
     assert c.max_batch_size == 0 and list(c.input[0].dims) == [4, 32] and list(c.output[0].dims) == [4, 3, 16, 16]
-    refused = ganedge("export", "triton", fixed, "-o", tmp_path / "repo2", "--max-batch", "8")
+    refused = cli("export", "triton", fixed, "-o", tmp_path / "repo2", "--max-batch", "8")
     assert refused.code == 2 and "fixed batch of 4" in refused.err
 
 
-def test_external_data_travels_with_the_model(ganedge, small_onnx, reference, tmp_path):
+def test_external_data_travels_with_the_model(cli, small_onnx, reference, tmp_path):
     import onnx
 
     from ganedge import sdk
@@ -159,7 +135,7 @@ def test_external_data_travels_with_the_model(ganedge, small_onnx, reference, tm
     source.mkdir()
     onnx.save_model(onnx.load(str(small_onnx)), str(source / "model.onnx"), save_as_external_data=True,
                     all_tensors_to_one_file=True, location="weights.bin", size_threshold=1024)
-    assert ganedge("export", "triton", source / "model.onnx", "-o", tmp_path / "repo", "--name", "ext").code == 0
+    assert cli("export", "triton", source / "model.onnx", "-o", tmp_path / "repo", "--name", "ext").code == 0
     version = tmp_path / "repo" / "ext" / "1"
     assert sorted(p.name for p in version.iterdir()) == ["model.onnx", "weights.bin"]
     shutil.rmtree(source)  # the repository must not depend on where the model came from
@@ -167,14 +143,14 @@ def test_external_data_travels_with_the_model(ganedge, small_onnx, reference, tm
         assert np.array_equal(g.sample(4, seed=2), reference.sample(4, seed=2))
 
 
-def test_existing_model_is_replaced_only_with_force(ganedge, small_onnx, conditional_onnx, tmp_path):
+def test_existing_model_is_replaced_only_with_force(cli, small_onnx, conditional_onnx, tmp_path):
     repo = tmp_path / "repo"
-    assert ganedge("export", "triton", small_onnx, "-o", repo, "--name", "gan").code == 0
+    assert cli("export", "triton", small_onnx, "-o", repo, "--name", "gan").code == 0
     before = (repo / "gan" / "config.pbtxt").read_text()
-    again = ganedge("export", "triton", conditional_onnx, "-o", repo, "--name", "gan")
+    again = cli("export", "triton", conditional_onnx, "-o", repo, "--name", "gan")
     assert again.code == 2 and "--force" in again.err
     assert (repo / "gan" / "config.pbtxt").read_text() == before
-    forced = ganedge("export", "triton", conditional_onnx, "-o", repo, "--name", "gan", "--force", "--json")
+    forced = cli("export", "triton", conditional_onnx, "-o", repo, "--name", "gan", "--force", "--json")
     assert forced.code == 0 and json.loads(forced.out)["replaced"] is True
     assert [i.name for i in parse_config(repo / "gan").input] == ["z", "label"]
     assert (repo / "gan" / "1" / "model.onnx").read_bytes() == conditional_onnx.read_bytes()
@@ -191,21 +167,21 @@ def test_existing_model_is_replaced_only_with_force(ganedge, small_onnx, conditi
     (["--version", "0"], "--version"),
     (["--kind", "KIND_TPU"], "--kind"),
 ])
-def test_bad_options_are_refused(ganedge, small_onnx, tmp_path, args, message):
-    result = ganedge("export", "triton", small_onnx, "-o", tmp_path / "repo", *args)
+def test_bad_options_are_refused(cli, small_onnx, tmp_path, args, message):
+    result = cli("export", "triton", small_onnx, "-o", tmp_path / "repo", *args)
     assert result.code == 2, result
     assert message in result.err
     assert not (tmp_path / "repo").exists() or not any((tmp_path / "repo").iterdir())
 
 
-def test_run_directory_gets_a_hint_to_export_first(ganedge, small_run, tmp_path):
-    result = ganedge("export", "triton", small_run, "-o", tmp_path / "repo")
+def test_run_directory_gets_a_hint_to_export_first(cli, small_run, tmp_path):
+    result = cli("export", "triton", small_run, "-o", tmp_path / "repo")
     assert result.code == 2 and "ganedge export onnx" in result.err
 
 
-def test_repository_path_that_is_a_file_is_refused(ganedge, small_onnx, tmp_path):
+def test_repository_path_that_is_a_file_is_refused(cli, small_onnx, tmp_path):
     (tmp_path / "repo").write_text("a file")
-    result = ganedge("export", "triton", small_onnx, "-o", tmp_path / "repo")
+    result = cli("export", "triton", small_onnx, "-o", tmp_path / "repo")
     assert result.code == 2 and "is a file" in result.err
 
 
@@ -226,9 +202,9 @@ def fake_engine(folder: Path, profile=(1, 16, 64), conditional: bool = False) ->
     return engine
 
 
-def test_engine_repository_every_field(ganedge, tmp_path):
+def test_engine_repository_every_field(cli, tmp_path):
     engine = fake_engine(tmp_path, conditional=True)
-    result = ganedge("export", "triton", engine, "-o", tmp_path / "repo", "--preferred-batch-sizes", "16,64")
+    result = cli("export", "triton", engine, "-o", tmp_path / "repo", "--preferred-batch-sizes", "16,64")
     assert result.code == 0, result
     model_dir = tmp_path / "repo" / "gan"
     assert (model_dir / "1" / "model.plan").read_bytes() == engine.read_bytes()
@@ -252,16 +228,16 @@ def test_engine_repository_every_field(ganedge, tmp_path):
     (["--kind", "KIND_CPU"], (1, 16, 64), "GPU only"),
     (["--max-batch", "0"], (1, 16, 64), "--max-batch 1..64"),
 ])
-def test_engine_limits_are_enforced(ganedge, tmp_path, args, profile, message):
+def test_engine_limits_are_enforced(cli, tmp_path, args, profile, message):
     engine = fake_engine(tmp_path, profile=profile)
-    result = ganedge("export", "triton", engine, "-o", tmp_path / "repo", *args)
+    result = cli("export", "triton", engine, "-o", tmp_path / "repo", *args)
     assert result.code == 2, result
     assert message in result.err and not (tmp_path / "repo").exists()
 
 
-def test_engine_within_the_profile_is_accepted(ganedge, tmp_path):
+def test_engine_within_the_profile_is_accepted(cli, tmp_path):
     engine = fake_engine(tmp_path)
-    assert ganedge("export", "triton", engine, "-o", tmp_path / "repo", "--max-batch", "32").code == 0
+    assert cli("export", "triton", engine, "-o", tmp_path / "repo", "--max-batch", "32").code == 0
     assert parse_config(tmp_path / "repo" / "gan").max_batch_size == 32
 
 
@@ -283,7 +259,7 @@ def test_real_engine_repository(small_onnx, tmp_path):
     assert (tmp_path / "r" / "model" / "1" / "model.plan").read_bytes() == engine.read_bytes()
 
 
-def test_triton_shaped_inputs_reproduce_the_sdk_images(ganedge, conditional_onnx, tmp_path):
+def test_triton_shaped_inputs_reproduce_the_sdk_images(cli, conditional_onnx, tmp_path):
     """What a Triton client sends (z from ganedge.sdk.latents, label as (n, 1) per the config's dims),
     reshaped as the config tells Triton to, gives the SDK's images on the repository's model file."""
     import onnxruntime as ort
@@ -291,7 +267,7 @@ def test_triton_shaped_inputs_reproduce_the_sdk_images(ganedge, conditional_onnx
     from ganedge import sdk
     from ganedge.images import to_uint8_nhwc
 
-    assert ganedge("export", "triton", conditional_onnx, "-o", tmp_path / "repo", "--name", "cond").code == 0
+    assert cli("export", "triton", conditional_onnx, "-o", tmp_path / "repo", "--name", "cond").code == 0
     c = parse_config(tmp_path / "repo" / "cond")
     seeds, label = list(range(100, 108)), 6
     client = {"z": sdk.latents(seeds, 32), "label": np.full((len(seeds), 1), label, dtype=np.int64)}

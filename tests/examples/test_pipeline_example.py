@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from example_helpers import EXAMPLES, SERVER
+from tests.examples.example_helpers import EXAMPLES, SERVER
 
 
 @pytest.mark.slow

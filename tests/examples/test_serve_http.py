@@ -20,7 +20,7 @@ import pytest
 
 from ganedge.images import make_grid
 
-from example_helpers import SERVER, ServerProcess, decode_png
+from tests.examples.example_helpers import SERVER, ServerProcess, decode_png
 
 
 _clients: dict[str, httpx.Client] = {}

@@ -20,7 +20,7 @@ import pytest
 
 from ganedge.images import make_grid
 
-from example_helpers import ServerProcess, decode_png
+from tests.examples.example_helpers import ServerProcess, decode_png
 
 CLIENTS = 64
 DURATION_S = 30.0

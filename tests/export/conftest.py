@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from ganedge.cli.main import main as cli_main
 
 
 def build_run(root: Path, arch: str, size: int, num_classes: int = 0, width: int | None = None,
@@ -95,31 +94,6 @@ def _external_model(folder, location: str, nested: bool = False):
 def external_model():
     """Factory: ``external_model(folder, location, nested=False)`` -> path of a model with external data."""
     return _external_model
-
-
-class CliResult:
-    def __init__(self, code: int, out: str, err: str):
-        self.code, self.out, self.err = code, out, err
-
-    def json(self):
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def cli(capsys):
-    """Run ``ganedge ARGS...`` in-process through the real entry point (error handling and exit codes)."""
-
-    def run(*args: str) -> CliResult:
-        capsys.readouterr()
-        try:
-            cli_main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture(scope="session")

@@ -8,42 +8,12 @@ from a pickle, never a file read from outside a model's folder, never a half-wri
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from ganedge.cli.main import main as cli_main
 
-# The helpers sit beside this file; under --import-mode=importlib this folder is not on sys.path.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from hostile_helpers import run_ganedge, tiny_onnx  # noqa: E402
-
-
-class CliResult:
-    def __init__(self, code: int, out: str, err: str):
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"CliResult(code={self.code}, err={self.err[-500:]!r})"
-
-
-@pytest.fixture
-def cli(capsys):
-    """``ganedge ARGS...`` through the real entry point, in this process (exit codes, error printing)."""
-
-    def run(*args) -> CliResult:
-        capsys.readouterr()
-        try:
-            cli_main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return run
+from tests.hostile.hostile_helpers import run_ganedge, tiny_onnx
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,18 @@ REPO = Path(__file__).resolve().parents[2]
 LATENT, SHAPE = 8, (3, 4, 4)
 
 
+# Each entry point that reads a model file, as CLI arguments around it ({out} is a fresh output path).
+FILE_COMMANDS = {
+    "inspect": ["inspect", "{model}"],
+    "sample": ["sample", "{model}", "--seeds", "0-3", "-o", "{out}/grid.png"],
+    "verify": ["verify", "{good}", "{model}", "--seeds", "0-3"],
+    "export-trt": ["export", "trt", "{model}", "-o", "{out}/model.engine"],
+    "export-triton": ["export", "triton", "{model}", "-o", "{out}/repo"],
+    "bench": ["bench", "{model}", "--batch-sizes", "1", "--duration", "0.05", "--no-cold-start", "--no-roofline"],
+    "eval": ["eval", "{model}", "--n", "16"],
+}
+
+
 def tiny_onnx(path: Path, external: str | None = None) -> Path:
     """z (N, 8) -> MatMul -> Tanh -> Reshape -> image (N, 3, 4, 4), with the ganedge manifest.
 

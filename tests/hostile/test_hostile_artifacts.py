@@ -15,7 +15,7 @@ import pytest
 
 from ganedge.errors import ArtifactError, GanEdgeError
 
-from hostile_helpers import engine_with_sidecar, one_line_error, run_ganedge
+from tests.hostile.hostile_helpers import FILE_COMMANDS, engine_with_sidecar, one_line_error, run_ganedge
 
 
 def _truncated(good: Path, folder: Path) -> Path:
@@ -80,17 +80,6 @@ BROKEN_FILES = {
     "engine-renamed-from-its-sidecar": _engine_renamed_away_from_its_sidecar,
     "engine-swapped-under-its-sidecar": _engine_swapped_under_its_sidecar,
     "folder-named-model-onnx": _folder_named_onnx,
-}
-
-# Each entry point that reads a model file, as CLI arguments around it ({out} is a fresh output path).
-FILE_COMMANDS = {
-    "inspect": ["inspect", "{model}"],
-    "sample": ["sample", "{model}", "--seeds", "0-3", "-o", "{out}/grid.png"],
-    "verify": ["verify", "{good}", "{model}", "--seeds", "0-3"],
-    "export-trt": ["export", "trt", "{model}", "-o", "{out}/model.engine"],
-    "export-triton": ["export", "triton", "{model}", "-o", "{out}/repo"],
-    "bench": ["bench", "{model}", "--batch-sizes", "1", "--duration", "0.05", "--no-cold-start", "--no-roofline"],
-    "eval": ["eval", "{model}", "--n", "16"],
 }
 
 

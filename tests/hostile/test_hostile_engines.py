@@ -11,7 +11,7 @@ import pytest
 
 from ganedge.errors import ArtifactError, GanEdgeError, IncompatibleEngineError
 
-from hostile_helpers import engine_with_sidecar, one_line_error
+from tests.hostile.hostile_helpers import engine_with_sidecar, one_line_error
 
 OTHER_GPU = {"gpu_name": "Tesla T4", "compute_capability": "7.5"}
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None

@@ -9,7 +9,7 @@ import pytest
 
 from ganedge.errors import UnsafeArtifactError
 
-from hostile_helpers import one_line_error, tiny_onnx
+from tests.hostile.hostile_helpers import FILE_COMMANDS, one_line_error, tiny_onnx
 
 
 def _relative_escape(tmp_path):
@@ -37,17 +37,6 @@ def _symlink_out(tmp_path):
 ESCAPES = {"location-dotdot-secret": _relative_escape, "location-absolute-path": _absolute,
            "location-symlink-out": _symlink_out}
 
-COMMANDS = {
-    "inspect": ["inspect", "{model}"],
-    "sample": ["sample", "{model}", "--seeds", "0-3", "-o", "{out}/grid.png"],
-    "verify": ["verify", "{good}", "{model}", "--seeds", "0-3"],
-    "export-trt": ["export", "trt", "{model}", "-o", "{out}/model.engine"],
-    "export-triton": ["export", "triton", "{model}", "-o", "{out}/repo"],
-    "bench": ["bench", "{model}", "--batch-sizes", "1", "--duration", "0.05", "--no-cold-start", "--no-roofline"],
-    "eval": ["eval", "{model}", "--n", "16"],
-}
-
-
 def test_control_external_data_inside_the_folder_loads(tmp_path, good_onnx):
     from ganedge import sdk
 
@@ -65,11 +54,11 @@ def test_sdk_load_refuses_escaping_external_data(escape, tmp_path):
         sdk.load(path, device="cpu")
 
 
-@pytest.mark.parametrize("escape, command", [(e, c) for e in ESCAPES for c in COMMANDS], ids=lambda v: v)
+@pytest.mark.parametrize("escape, command", [(e, c) for e in ESCAPES for c in FILE_COMMANDS], ids=lambda v: v)
 def test_cli_refuses_escaping_external_data(cli, escape, command, good_onnx, tmp_path):
     path = ESCAPES[escape](tmp_path)
     out = tmp_path / "out"
-    result = cli(*[part.format(model=path, good=good_onnx, out=out) for part in COMMANDS[command]])
+    result = cli(*[part.format(model=path, good=good_onnx, out=out) for part in FILE_COMMANDS[command]])
     assert result.code == 2, result
     assert one_line_error(result.err) and "outside the model's folder" in result.err, result
     assert not out.exists() or not any(out.rglob("*.onnx")) and not any(out.rglob("*.engine"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_helpers import one_line_error
+from tests.hostile.hostile_helpers import one_line_error
 
 FSIZE_DRIVER = ("import resource, sys\n"
                 "limit = int(sys.argv[1])\n"

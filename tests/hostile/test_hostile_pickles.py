@@ -13,7 +13,7 @@ import pytest
 
 from ganedge.errors import GanEdgeError
 
-from hostile_helpers import Sentinel, evil_pickle, one_line_error, pickle_is_live
+from tests.hostile.hostile_helpers import Sentinel, evil_pickle, one_line_error, pickle_is_live
 
 SUFFIXES = (".pt", ".pth", ".pkl")
 
