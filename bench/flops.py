@@ -40,7 +40,7 @@ def run_dir_flops(run_dir: str | Path) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from ganedge.train.checkpoint import load_generator
+    from ganedge.models.load import load_generator
 
     generator, config, _ = load_generator(run_dir)
     z = torch.zeros(1, config.model.latent_dim)  # (1, latent_dim)

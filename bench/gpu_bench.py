@@ -219,8 +219,8 @@ def count_cost(torch, model, latent_dim: int, device, dtype) -> tuple[float, flo
 
 
 def build_model(torch, name: str, s: Settings, device, precision: str):
-    from ganedge.train.config import ModelConfig
-    from ganedge.train.models import build_generator
+    from ganedge.artifacts.run_config import ModelConfig
+    from ganedge.models import build_generator
 
     arch, _, size = name.partition("-")
     cfg = ModelConfig(arch=arch, latent_dim=s.latent_dim, image_shape=(3, int(size), int(size)), g_width=s.width)
@@ -232,7 +232,7 @@ def build_model(torch, name: str, s: Settings, device, precision: str):
 
 
 def bench_config(torch, s: Settings, device, name: str, model, precision: str, mode: str, n: int) -> dict:
-    from ganedge.sdk.backends.pytorch import torch_uint8_nhwc
+    from ganedge.sdk.backends.pytorch.convert import torch_uint8_nhwc
 
     dtype = torch_dtype(torch, precision)
     z_static = torch.randn(n, s.latent_dim, device=device).to(dtype)  # (n, latent)
@@ -288,9 +288,9 @@ def bench_sdk(s: Settings, device) -> list[dict]:
             import torch
 
             from ganedge import sdk
-            from ganedge.train.checkpoint import CONFIG_FILE, WEIGHTS_FILE, save_weights
-            from ganedge.train.config import ModelConfig, RunConfig
-            from ganedge.train.models import build_discriminator, build_generator
+            from ganedge.artifacts.run_dir import CONFIG_FILE, WEIGHTS_FILE, save_weights
+            from ganedge.artifacts.run_config import ModelConfig, RunConfig
+            from ganedge.models import build_discriminator, build_generator
 
             cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=s.latent_dim, image_shape=(3, int(size), int(size)),
                                               g_width=s.width, d_width=s.width))

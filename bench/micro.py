@@ -40,9 +40,9 @@ def build_random_model(folder: Path, arch: str = "dcgan", size: int = 32, width:
     import torch
 
     from ganedge.export.pipeline import ExportOptions, export_onnx
-    from ganedge.train.checkpoint import CONFIG_FILE, WEIGHTS_FILE, save_weights
-    from ganedge.train.config import ModelConfig, RunConfig
-    from ganedge.train.models import build_generator
+    from ganedge.artifacts.run_dir import CONFIG_FILE, WEIGHTS_FILE, save_weights
+    from ganedge.artifacts.run_config import ModelConfig, RunConfig
+    from ganedge.models import build_generator
 
     cfg = ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(3, size, size), g_width=width)
     torch.manual_seed(0)
@@ -69,7 +69,8 @@ def _bare_session(path: Path, threads: int | None):
     """A session set up as the SDK sets its own up, with nothing of the SDK around it."""
     import onnxruntime as ort
 
-    from ganedge.sdk.backends.onnxrt import session_options, usable_cores
+    from ganedge.cpu import usable_cores
+    from ganedge.sdk.backends.onnxrt.loader import session_options
 
     options, _ = session_options(ort, threads or usable_cores())
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
@@ -110,7 +111,7 @@ def _row(stats: LatencyStats, batch: int) -> dict[str, Any]:
 
 def _machine() -> dict[str, Any]:
     from ganedge.bench.machine import describe_machine
-    from ganedge.sdk.backends.onnxrt import usable_cores
+    from ganedge.cpu import usable_cores
 
     try:
         return describe_machine(usable_cores(), "cpu")
@@ -233,7 +234,7 @@ def overhead(onnx_files, sizes, width, batch_sizes, duration, threads, no_torch,
             if with_torch:
                 import torch
 
-                from ganedge.sdk.backends.pytorch import torch_uint8_nhwc
+                from ganedge.sdk.backends.pytorch.convert import torch_uint8_nhwc
 
                 g_torch = sdk.load(run_dir, backend="torch", device="cpu", threads=threads)
 

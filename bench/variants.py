@@ -106,7 +106,7 @@ def resolve_artifacts(models: Sequence[str | Path]) -> list[Artifact]:
 
 def expand_variants(artifacts: Sequence[Artifact], backends: Sequence[str], precisions: Sequence[str]) -> list[Variant]:
     """Every (artifact, precision) the filters allow; BadInputError if that leaves nothing."""
-    from ganedge.sdk.loader import BACKENDS
+    from ganedge.sdk.backends import BACKEND_CHOICES as BACKENDS
 
     unknown = [b for b in backends if b not in BACKENDS or b == "auto"]
     if unknown:

@@ -33,7 +33,7 @@ RECORD_FILE = "ganedge-batch.json"
 
 def model_fingerprint(path: Path) -> str:
     """sha256 of the artifact (of weights.safetensors for a run directory): which model made the images."""
-    from ganedge.manifest import sha256_file
+    from ganedge.artifacts.manifest import sha256_file
 
     return sha256_file(path / "weights.safetensors" if path.is_dir() else path)
 

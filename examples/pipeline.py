@@ -45,7 +45,7 @@ class Stages:
 def train_stage(run_dir: Path, arch: str, dataset: str, image_size: int, latent_dim: int, width: int | None,
                 steps: int, batch_size: int, seed: int, quiet: bool, threads: int | None):
     from ganedge.data import load_dataset
-    from ganedge.train.config import ModelConfig, RunConfig, TrainConfig
+    from ganedge.artifacts.run_config import ModelConfig, RunConfig, TrainConfig
     from ganedge.train.loop import train
 
     data = load_dataset(dataset, image_size=image_size, seed=seed)

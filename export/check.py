@@ -9,9 +9,9 @@ batch dimension shared by all of them and every other dimension static.
 from __future__ import annotations
 
 from ganedge.errors import ArtifactError
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 
-from ganedge.export.torch_export import INPUT_LABEL, INPUT_Z, OUTPUT
+from ganedge.artifacts.onnx_meta import INPUT_LABEL, INPUT_Z, OUTPUT
 
 _FLOAT, _INT64 = 1, 7  # onnx.TensorProto.FLOAT / INT64
 _TWO_GB = 2**31  # protobuf's hard limit for one serialized message

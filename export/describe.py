@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ganedge.errors import ArtifactError, GanEdgeError
-from ganedge.export.trt.sidecar import check_engine_bytes
-from ganedge.manifest import Manifest, sha256_file, sidecar_path
-from ganedge.sdk.loader import ENGINE_SUFFIXES  # the SDK's notion of an engine file; light to import
+from ganedge.artifacts.trt_sidecar import check_engine_bytes
+from ganedge.artifacts.manifest import Manifest, sha256_file, sidecar_path
+from ganedge.artifacts.trt_sidecar import ENGINE_SUFFIXES
 
 _QDQ = ("QuantizeLinear", "DequantizeLinear")
 
@@ -38,8 +38,8 @@ def describe_onnx(path: Path) -> dict[str, Any]:
     from ganedge.export.check import io_signature
     from ganedge.export.flops import count_flops
     from ganedge.export.lint import lint_tensorrt
-    from ganedge.export.metadata import read_manifest
-    from ganedge.export.safety import check_onnx_file
+    from ganedge.artifacts.onnx_meta import read_manifest
+    from ganedge.artifacts.onnx_safety import check_onnx_file
 
     summary = check_onnx_file(path)  # before onnx touches it: truncation, foreign bytes, escaping data
     try:
@@ -94,7 +94,7 @@ def describe_engine(path: Path) -> dict[str, Any]:
 
 
 def describe_run_dir(path: Path) -> dict[str, Any]:
-    from ganedge.train.checkpoint import STATE_FILE, WEIGHTS_FILE, read_config
+    from ganedge.artifacts.run_dir import STATE_FILE, WEIGHTS_FILE, read_config
 
     config = read_config(path)
     model = config.model

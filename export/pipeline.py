@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from ganedge.errors import BadInputError, ConfigError, OutputError, ValidationError
 from ganedge.fsutil import atomic_path
-from ganedge.manifest import Manifest, sha256_file
+from ganedge.artifacts.manifest import Manifest, sha256_file
 
 from ganedge.export.settings import PRECISIONS, ExportSettings, check_opset, settings_for
 
@@ -145,9 +145,9 @@ def check_output_path(path: Path) -> None:
 
 def load_source(run_dir: str | os.PathLike, ema: bool = True):
     """(generator, RunConfig, ExportSettings, manifest, weights name) from a run directory."""
-    from ganedge.train.checkpoint import is_run_dir, load_generator
+    from ganedge.artifacts.run_dir import is_run_dir, manifest_from_run
+    from ganedge.models.load import load_generator
 
-    from ganedge.export.metadata import manifest_from_run
 
     run_dir = Path(run_dir)
     if not run_dir.exists():
@@ -271,10 +271,10 @@ def _build_variant(precision, fp32, manifest, settings, reference, gates, varian
 
 def _check_rewrite_exact(model, reference, gates, log: Log) -> None:
     """The rewrite must not change the fp32 function; a mismatch is a bug, not a user error."""
-    from ganedge.export.ort import cpu_session
+    from ganedge.sdk.backends.onnxrt.loader import create_session
     from ganedge.export.validate import validate_session
 
-    check = validate_session(cpu_session(model), reference, "fp32", gates, against="PyTorch")
+    check = validate_session(create_session(model).session, reference, "fp32", gates, against="PyTorch")
     log(f"  rewritten fp32 graph vs PyTorch: max diff {check.stats.max_abs:.3g}")
     if not check.passed:
         raise ValidationError(f"the sub-pixel rewrite changed the fp32 output (max diff {check.stats.max_abs:.3g}); "
@@ -284,25 +284,25 @@ def _check_rewrite_exact(model, reference, gates, log: Log) -> None:
 def _validate(variant: VariantResult, model, reference, gates, log: Log, name: str | None = None) -> None:
     if reference is None:
         return
-    from ganedge.export.ort import cpu_session
+    from ganedge.sdk.backends.onnxrt.loader import create_session
     from ganedge.export.validate import validate_session
 
     t0 = time.perf_counter()
     against = "PyTorch" if variant.precision == "fp32" else "fp32 PyTorch"
-    variant.gate = validate_session(cpu_session(model), reference, variant.precision, gates, against=against)
+    variant.gate = validate_session(create_session(model).session, reference, variant.precision, gates, against=against)
     variant.seconds += time.perf_counter() - t0
     for line in variant.gate.report_lines(name or variant.path.name):
         log(line)
 
 
 def _int8_fd(variant, fp32, model, manifest, settings, options, gates, log: Log, dataset_options=None) -> float | None:
-    from ganedge.export.ort import cpu_session
+    from ganedge.sdk.backends.onnxrt.loader import create_session
     from ganedge.export.quality import fd_comparison
     from ganedge.export.validate import grade_fd
 
     n = options.fd_samples or settings.fd_samples
     if options.fd:
-        fd = fd_comparison(cpu_session(fp32), cpu_session(model), manifest, n, log, dataset_options)
+        fd = fd_comparison(create_session(fp32).session, create_session(model).session, manifest, n, log, dataset_options)
     else:
         fd = {"fd": None, "fd_reference": None, "increase": None, "n": 0, "note": "skipped (--no-fd)"}
     grade_fd(variant.gate, fd, gates)
@@ -313,7 +313,7 @@ def _int8_fd(variant, fp32, model, manifest, settings, options, gates, log: Log,
 def _write_all(result: ExportResult, built: dict, manifest: Manifest, options: ExportOptions, opset: int,
                weights: str, fp32_fd: float | None, log: Log) -> None:
     from ganedge.export.lint import lint_tensorrt
-    from ganedge.export.metadata import set_manifest
+    from ganedge.artifacts.onnx_meta import set_manifest
 
     for variant in result.variants:
         model = built.get(variant.precision)

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from ganedge.latents import latents, seed_range
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 
 from ganedge.export.settings import ExportSettings
-from ganedge.export.torch_export import INPUT_LABEL, INPUT_Z
+from ganedge.artifacts.onnx_meta import INPUT_LABEL, INPUT_Z
 
 _CALIBRATION_BATCH = 32
 

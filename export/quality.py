@@ -15,7 +15,7 @@ import numpy as np
 from ganedge.errors import GanEdgeError
 from ganedge.images import to_uint8_nhwc
 from ganedge.latents import latents, seed_range
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 
 _SAMPLE_BATCH = 64
 FD_FIRST_SEED = 2_000_000  # FD samples come from their own seed block, away from validation and calibration
@@ -39,13 +39,13 @@ def make_evaluator(manifest: Manifest, n: int | None, dataset_options: dict[str,
 
 def sample_uint8(session, manifest: Manifest, n: int, first_seed: int = FD_FIRST_SEED) -> np.ndarray:
     """uint8 (n, H, W, C) images from an onnxruntime session on seeds first_seed.. (labels = seed mod classes)."""
-    from ganedge.export.ort import feed
+    from ganedge.artifacts.onnx_meta import feeds
     from ganedge.export.validate import labels_for
 
     out = np.empty((n, manifest.height, manifest.width, manifest.channels), dtype=np.uint8)
     for start in range(0, n, _SAMPLE_BATCH):
         seeds = seed_range(first_seed + start, min(_SAMPLE_BATCH, n - start))
-        images = session.run(None, feed(latents(seeds, manifest.latent_dim), labels_for(seeds, manifest.num_classes)))[0]
+        images = session.run(None, feeds(latents(seeds, manifest.latent_dim), labels_for(seeds, manifest.num_classes)))[0]
         to_uint8_nhwc(np.asarray(images, dtype=np.float32), out=out[start:start + len(seeds)], inplace=True)
     return out
 

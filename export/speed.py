@@ -56,9 +56,9 @@ def _inputs(session, batch: int) -> dict[str, np.ndarray]:
 def compare_speed(models: dict[str, Any], batch_sizes=(1, 64), rounds: int = 7, seconds: float = 0.5,
                   warmup: int = 3, threads: int | None = None) -> list[SpeedRow]:
     """Median images/s of each model (name -> path, bytes or ModelProto) at each batch size, interleaved."""
-    from ganedge.export.ort import cpu_session
+    from ganedge.sdk.backends.onnxrt.loader import create_session
 
-    sessions = {name: cpu_session(model, threads=threads) for name, model in models.items()}
+    sessions = {name: create_session(model, threads=threads).session for name, model in models.items()}
     rows = []
     for batch in batch_sizes:
         feeds = {name: _inputs(s, batch) for name, s in sessions.items()}
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     from ganedge.errors import GanEdgeError
-    from ganedge.export.safety import check_onnx_file
+    from ganedge.artifacts.onnx_safety import check_onnx_file
 
     try:
         for path in args.models:

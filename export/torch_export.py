@@ -12,18 +12,11 @@ import logging
 import warnings
 from typing import Iterator
 
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
+from ganedge.artifacts.onnx_meta import io_names
 
-INPUT_Z = "z"
-INPUT_LABEL = "label"
-OUTPUT = "image"
 # torch.export specializes dimensions of size 0 and 1, so trace with 2 and mark it dynamic.
 _TRACE_BATCH = 2
-
-
-def io_names(num_classes: int) -> tuple[list[str], list[str]]:
-    inputs = [INPUT_Z, INPUT_LABEL] if num_classes > 0 else [INPUT_Z]
-    return inputs, [OUTPUT]
 
 
 @contextlib.contextmanager

@@ -29,9 +29,9 @@ from typing import Any
 from ganedge.errors import ArtifactError, BadInputError, ConfigError, OutputError
 from ganedge.export.triton_config import per_item_shapes, render_config
 from ganedge.fsutil import ensure_writable_dir
-from ganedge.manifest import Manifest, sha256_file
+from ganedge.artifacts.manifest import Manifest, sha256_file
+from ganedge.artifacts.trt_sidecar import ENGINE_SUFFIXES
 
-ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 KINDS = ("KIND_AUTO", "KIND_GPU", "KIND_CPU")
 DEFAULT_ONNX_MAX_BATCH = 64
 DEFAULT_QUEUE_DELAY_US = 100
@@ -110,20 +110,15 @@ def read_source(path: str | os.PathLike) -> ModelSource:
 
 
 def _read_onnx(path: Path) -> ModelSource:
-    from ganedge.export.safety import check_onnx_file
-    from ganedge.sdk.backends.onnxrt import import_onnxruntime, read_onnx_manifest
+    from ganedge.artifacts.onnx_safety import check_onnx_file
+    from ganedge.sdk.backends.onnxrt.loader import create_session, read_session_manifest
 
     summary = check_onnx_file(path)  # truncated, foreign bytes, external data escaping its folder
-    ort = import_onnxruntime()
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # we only read the signature
-    options.log_severity_level = 3
-    try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types for broken models
-        raise ArtifactError(f"{path} does not load in onnxruntime ({type(exc).__name__}: "
-                            f"{' '.join(str(exc).split())[:300]}); Triton could not serve it either") from None
-    manifest = read_onnx_manifest(session, path)
+    try:  # graph optimization off: we only read the signature
+        session = create_session(path, threads=1, graph_optimization="disable").session
+    except ArtifactError as exc:
+        raise ArtifactError(f"{exc}; Triton could not serve it either") from None
+    manifest = read_session_manifest(session, path)
     if manifest is None:
         raise ArtifactError(f"{path} has no ganedge manifest (metadata key 'ganedge'); export it with "
                             "`ganedge export onnx` so the repository can say what the model is")
@@ -147,8 +142,8 @@ def _read_onnx(path: Path) -> ModelSource:
 
 
 def _read_engine(path: Path) -> ModelSource:
-    from ganedge.export.trt.profile import BatchProfile
-    from ganedge.export.trt.sidecar import check_engine_bytes, read_sidecar
+    from ganedge.artifacts.trt_profile import BatchProfile
+    from ganedge.artifacts.trt_sidecar import check_engine_bytes, read_sidecar
 
     sidecar = read_sidecar(path)  # ArtifactError when missing or not a TensorRT sidecar
     check_engine_bytes(sidecar, path.read_bytes(), path)  # empty, stale or swapped engine

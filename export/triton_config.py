@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 
 if TYPE_CHECKING:
     from ganedge.export.triton import ModelSource, TritonOptions

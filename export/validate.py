@@ -23,7 +23,7 @@ import numpy as np
 
 from ganedge.images import to_uint8_nhwc
 from ganedge.latents import latents
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 
 from ganedge.export.compare import ErrorStats, ImageStats, error_stats, format_db, image_stats, json_safe, per_image_max_abs
 from ganedge.export.settings import ExportSettings, Gates
@@ -154,11 +154,11 @@ class GateResult:
 def validate_session(session, reference: Reference, precision: str, gates: Gates,
                      against: str = "PyTorch") -> GateResult:
     """Run ``session`` (onnxruntime) on the reference latents and grade it against ``gates``."""
-    from ganedge.export.ort import feed
+    from ganedge.artifacts.onnx_meta import feeds
 
     outputs, batches = [], []
     for seeds, z, labels, expected in zip(reference.seeds, reference.z, reference.labels, reference.images):
-        got = np.asarray(session.run(None, feed(z, labels))[0], dtype=np.float32)  # (n, C, H, W)
+        got = np.asarray(session.run(None, feeds(z, labels))[0], dtype=np.float32)  # (n, C, H, W)
         if got.shape != expected.shape:
             from ganedge.errors import ValidationError
 

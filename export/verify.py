@@ -23,7 +23,7 @@ import numpy as np
 from ganedge.errors import BadInputError
 from ganedge.images import to_uint8_nhwc
 from ganedge.latents import check_seeds, latents
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 
 from ganedge.export.compare import ErrorStats, ImageStats, error_stats, format_db, image_stats, json_safe, per_image_max_abs
 from ganedge.export.settings import Gates

@@ -62,7 +62,7 @@ class DemoTraining:
 
 
 def demo_config(minutes: float, steps: int | None, seed: int):
-    from ganedge.train.config import ModelConfig, RunConfig, TrainConfig
+    from ganedge.artifacts.run_config import ModelConfig, RunConfig, TrainConfig
 
     model = ModelConfig(image_shape=(3, IMAGE_SIZE, IMAGE_SIZE), **MODEL)
     train = TrainConfig(minutes=minutes, steps=steps, seed=seed, **TRAIN)
@@ -92,7 +92,7 @@ def train_stage(out: Path, minutes: float, seed: int, steps: int | None = None, 
 
     from ganedge.data import load_dataset
     from ganedge.images import save_png
-    from ganedge.train.checkpoint import is_run_dir
+    from ganedge.artifacts.run_dir import is_run_dir
     from ganedge.train.loop import train
 
     run_dir = out / "run"
@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fd-samples", type=int, default=FD_SAMPLES, help="images per FD (generated and real)")
     parser.add_argument("--bench-seconds", type=float, default=1.0, help="timed seconds per bench configuration")
     args = parser.parse_args(argv)
-    from ganedge.train.threads import choose_wait_policy, usable_cores
+    from ganedge.cpu import usable_cores
+    from ganedge.train.threads import choose_wait_policy
 
     policy = choose_wait_policy()  # before torch loads; see ganedge.train.threads
 

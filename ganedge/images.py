@@ -1,9 +1,11 @@
 """Image conversions shared by every backend, and PNG grids.
 
-The one definition of float -> uint8 used everywhere (numpy here, torch on GPU in the
-torch and TensorRT backends): ``uint8 = clip(floor(x * 127.5 + 128), 0, 255)`` on float32,
-i.e. [-1, 1] mapped to [0, 255] with round-half-up. Keep any other implementation equal to
-:func:`to_uint8_reference`.
+The one definition of float -> uint8 used everywhere (numpy here, torch on the GPU in the torch
+and TensorRT runners, JavaScript in ``ganedge export web``): a model's output range [lo, hi] maps
+to [0, 255] with round-half-up, ``uint8 = clip(floor(x * scale + offset), 0, 255)`` in float32 with
+``scale = 255 / (hi - lo)`` and ``offset = 0.5 - lo * scale`` (both rounded once to float32). For
+our own generators' [-1, 1] that is ``x * 127.5 + 128``; for [0, 1] ``x * 255 + 0.5``. Keep any
+other implementation equal to :func:`to_uint8_reference`.
 """
 
 from __future__ import annotations
@@ -16,19 +18,32 @@ import numpy as np
 from ganedge.errors import BadInputError
 from ganedge.fsutil import atomic_path
 
-SCALE = np.float32(127.5)
-OFFSET = np.float32(128.0)  # 127.5 to centre [-1, 1] plus 0.5 so truncation rounds half up
+DEFAULT_RANGE = (-1.0, 1.0)
 
 
-def to_uint8_reference(images: np.ndarray) -> np.ndarray:
+def uint8_affine(output_range=DEFAULT_RANGE) -> tuple[np.float32, np.float32]:
+    """float32 (scale, offset) that map ``output_range`` onto [0, 255] with round-half-up."""
+    lo, hi = (float(v) for v in output_range)
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        raise BadInputError(f"output range must be two finite numbers lo < hi, got {tuple(output_range)}")
+    scale = 255.0 / (hi - lo)
+    return np.float32(scale), np.float32(0.5 - lo * scale)
+
+
+SCALE, OFFSET = uint8_affine(DEFAULT_RANGE)  # 127.5, 128.0
+
+
+def to_uint8_reference(images: np.ndarray, output_range=DEFAULT_RANGE) -> np.ndarray:
     """Plain, allocation-happy version of :func:`to_uint8_nhwc`; the fast one must match it exactly."""
+    scale, offset = uint8_affine(output_range)
     x = np.asarray(images, dtype=np.float32)
-    y = np.clip(np.floor(x * SCALE + OFFSET), 0, 255).astype(np.uint8)
+    y = np.clip(np.floor(x * scale + offset), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(y.transpose(0, 2, 3, 1))
 
 
-def to_uint8_nhwc(images: np.ndarray, out: np.ndarray | None = None, *, inplace: bool = False) -> np.ndarray:
-    """float32 NCHW in [-1, 1] -> uint8 NHWC, with as few passes over memory as numpy allows.
+def to_uint8_nhwc(images: np.ndarray, out: np.ndarray | None = None, *, inplace: bool = False,
+                  output_range=DEFAULT_RANGE) -> np.ndarray:
+    """float32 NCHW in ``output_range`` -> uint8 NHWC, with as few passes over memory as numpy allows.
 
     ``inplace=True`` lets the conversion scribble over ``images`` (a buffer the caller owns and
     will not read again), which saves one full-size temporary. ``out`` may be a preallocated
@@ -43,12 +58,13 @@ def to_uint8_nhwc(images: np.ndarray, out: np.ndarray | None = None, *, inplace:
         raise BadInputError(f"out must be uint8 of shape {(n, h, w, c)}, got {out.dtype} {out.shape}")
     if n == 0:
         return out
+    scale, offset = uint8_affine(output_range)
     if inplace and images.dtype == np.float32 and images.flags.writeable:
         x = images
-        np.multiply(x, SCALE, out=x)
+        np.multiply(x, scale, out=x)
     else:
-        x = np.multiply(images, SCALE, dtype=np.float32)
-    x += OFFSET
+        x = np.multiply(images, scale, dtype=np.float32)
+    x += offset
     np.clip(x, 0.0, 255.0, out=x)
     # Casting truncates toward zero, which is floor for the non-negative values left after clip.
     np.copyto(out, x.transpose(0, 2, 3, 1), casting="unsafe")
@@ -56,7 +72,7 @@ def to_uint8_nhwc(images: np.ndarray, out: np.ndarray | None = None, *, inplace:
 
 
 def to_float(images_uint8: np.ndarray) -> np.ndarray:
-    """uint8 NHWC -> float32 NCHW in [-1, 1] (the inverse of the mapping above, up to rounding)."""
+    """uint8 NHWC -> float32 NCHW in [-1, 1] (the inverse of the [-1, 1] mapping, up to rounding)."""
     x = np.asarray(images_uint8)
     if x.dtype != np.uint8 or x.ndim != 4:
         raise BadInputError(f"expected uint8 images of shape (N, H, W, C), got {x.dtype} {x.shape}")

@@ -28,7 +28,7 @@ from ganedge.data import load_dataset
 from ganedge.data.scenes import DEFAULT_PALETTE, SHAPES
 from ganedge.fsutil import atomic_path, write_text_atomic
 from ganedge.images import to_float, to_uint8_nhwc
-from ganedge.manifest import sha256_file
+from ganedge.artifacts.manifest import sha256_file
 from ganedge.metrics import augment
 from ganedge.metrics.feature_net import WEIGHTS_DIR, FeatureNet, FeatureNetConfig, prepare
 

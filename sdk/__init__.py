@@ -11,9 +11,10 @@ dependencies when an artifact is loaded, and sampling an ONNX file never imports
 """
 
 from ganedge.latents import latents
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 from ganedge.sdk.batcher import Batcher, BatcherStats
 from ganedge.sdk.generator import Generator
-from ganedge.sdk.loader import BACKENDS, load
+from ganedge.sdk.backends import BACKEND_CHOICES as BACKENDS
+from ganedge.sdk.loader import load
 
 __all__ = ["BACKENDS", "Batcher", "BatcherStats", "Generator", "Manifest", "latents", "load"]

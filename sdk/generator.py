@@ -2,8 +2,8 @@
 
 The Generator owns everything that must be identical across backends — seeds, latents,
 truncation, labels, batching, NaN/Inf checks and the float -> uint8 conversion — and asks its
-Runner only to map a float32 latent batch to float32 images (or uint8 ones, where a backend
-converts more cheaply itself). Hence ``sample(1, seed=5)[0] == sample(10, seed=0)[5]`` and any
+Runner only to map a float32 latent batch to float32 images (or, for a runner that
+``converts_on_device``, to uint8 ones converted where the images are). Hence ``sample(1, seed=5)[0] == sample(10, seed=0)[5]`` and any
 ``batch_size`` gives the same images, as long as the backend's arithmetic does not depend on the
 batch size (true for onnxruntime and torch on CPU; see the tests).
 
@@ -26,7 +26,7 @@ import numpy as np
 from ganedge.errors import BadInputError, ClosedError, NumericalError
 from ganedge.images import to_uint8_nhwc
 from ganedge.latents import check_seeds, latents, seed_range
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 from ganedge.sdk.backends.base import NonFiniteOutputError, Runner, check_finite
 
 DEFAULT_BATCH = 64  # images per runner call when the caller does not say; per-image cost is flat above ~8 on CPU
@@ -202,7 +202,7 @@ class Generator:
         with self._call():
             for i in range(0, n, step):
                 part_labels = None if labels is None else labels[i:i + step]
-                x = self._runner.run(z[i:i + step], part_labels)  # (m, C, H, W)
+                x = np.ascontiguousarray(self._runner.run(z[i:i + step], part_labels))  # (m, C, H, W)
                 self._check_finite(x, offset=i, seeds=None)
                 parts.append(x)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -262,15 +262,14 @@ class Generator:
             z *= psi.astype(np.float32)[:, None]
         elif psi != 1.0:
             z *= np.float32(psi)
-        try:
-            images = self._runner.run_uint8(z, labels)
-        except NonFiniteOutputError as exc:
-            self._raise_numerical(exc.rows, 0, seeds)
-        if images is None:
-            x = self._runner.run(z, labels)  # (m, C, H, W), ours to overwrite
-            self._check_finite(x, offset=0, seeds=seeds)
-            images = to_uint8_nhwc(x, inplace=True)
-        return images
+        if self._runner.converts_on_device:
+            try:
+                return self._runner.run_uint8(z, labels)
+            except NonFiniteOutputError as exc:
+                self._raise_numerical(exc.rows, 0, seeds)
+        x = self._runner.run(z, labels)  # (m, C, H, W), ours to overwrite
+        self._check_finite(x, offset=0, seeds=seeds)
+        return to_uint8_nhwc(x, inplace=True, output_range=self.manifest.output_range)
 
     def _check_finite(self, x: np.ndarray, offset: int, seeds: np.ndarray | None) -> None:
         try:

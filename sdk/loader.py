@@ -16,15 +16,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ganedge.artifacts.manifest import Manifest
+from ganedge.artifacts.run_dir import is_run_dir
+from ganedge.artifacts.trt_sidecar import ENGINE_SUFFIXES
 from ganedge.errors import ArtifactError, BackendUnavailableError, BadInputError
-from ganedge.manifest import Manifest
+from ganedge.sdk.backends import BACKEND_CHOICES
 from ganedge.sdk.generator import Generator
 
 log = logging.getLogger("ganedge.sdk")
 
-BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
 _ALIASES = {"ort": "onnxruntime", "onnx": "onnxruntime", "trt": "tensorrt", "pytorch": "torch", "pt": "torch"}
-ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 _FAMILY = {"onnx": "onnxruntime", "engine": "tensorrt", "run_dir": "torch"}
 _WRONG_FAMILY = {
     ("onnx", "tensorrt"): "build an engine with `ganedge export trt MODEL.onnx -o model.engine`, or use "
@@ -42,8 +43,6 @@ def artifact_kind(path: Path) -> str:
     if not path.exists():
         raise ArtifactError(f"{path} does not exist; expected an .onnx file, a TensorRT .engine/.plan or a run directory")
     if path.is_dir():
-        from ganedge.train.checkpoint import is_run_dir  # framework-free
-
         if not is_run_dir(path):
             raise ArtifactError(f"{path} is a folder but not a ganedge run directory (no config.json); "
                                 "train one with `ganedge train`, or pass a model file")
@@ -57,8 +56,8 @@ def artifact_kind(path: Path) -> str:
 def resolve_backend(backend: str, kind: str) -> tuple[str, str]:
     """(backend name, how it was chosen) for an artifact of ``kind``."""
     name = _ALIASES.get(str(backend).lower(), str(backend).lower())
-    if name not in BACKENDS:
-        raise BadInputError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    if name not in BACKEND_CHOICES:
+        raise BadInputError(f"backend {backend!r} is not one of {', '.join(BACKEND_CHOICES)}")
     family = _FAMILY[kind]
     if name == "auto":
         return family, f"backend auto: {family} runs {kind.replace('_', ' ')} artifacts"
@@ -81,8 +80,9 @@ def read_manifest_override(manifest: Any) -> Manifest | None:
     raise BadInputError(f"manifest= must be a Manifest, a dict or a JSON file path, got {type(manifest).__name__}")
 
 
-def _check_options(cls, options: dict[str, Any], backend: str) -> None:
-    params = inspect.signature(cls.__init__).parameters
+def _check_options(loader, options: dict[str, Any], backend: str) -> None:
+    """Refuse an option the backend's loader does not take, naming those it does."""
+    params = inspect.signature(loader).parameters
     known = sorted(name for name, p in params.items()
                    if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name not in ("self", "path", "engine_path",
                                                                                           "run_dir", "manifest", "device", "threads"))
@@ -100,11 +100,12 @@ def _check_device(device: str) -> str:
 
 
 def _load_onnx(path: Path, device: str, threads, manifest, options):
-    from ganedge.export.safety import check_onnx_file  # pure Python: no onnx or protobuf needed
-    from ganedge.sdk.backends.onnxrt import OnnxRuntimeRunner, import_onnxruntime
+    from ganedge.artifacts.onnx_safety import check_onnx_file  # pure Python: no onnx or protobuf needed
+    from ganedge.sdk.backends.onnxrt.loader import import_onnxruntime, load_session
+    from ganedge.sdk.backends.onnxrt.runner import OnnxRuntimeRunner
 
     check_onnx_file(path)  # missing/empty/truncated/not ONNX/external data escaping its folder
-    _check_options(OnnxRuntimeRunner, options, "onnxruntime")
+    _check_options(load_session, options, "onnxruntime")
     if device == "auto" and options.get("provider") in ("cuda", "tensorrt"):
         device = "cuda"  # a GPU provider was asked for: say so if it is missing, never fall back silently
     if device != "auto":
@@ -120,11 +121,11 @@ def _load_onnx(path: Path, device: str, threads, manifest, options):
 
 def _load_engine(path: Path, device: str, manifest, options):
     try:
-        from ganedge.sdk.backends.tensorrt import TensorRTRunner
+        from ganedge.sdk.backends.tensorrt.runner import TensorRTRunner
     except ImportError as exc:
         raise BackendUnavailableError(f"the TensorRT backend cannot be imported ({exc}); "
                                       "pip install 'ganedge[gpu]' on a machine with an NVIDIA GPU") from None
-    _check_options(TensorRTRunner, options, "tensorrt")
+    _check_options(TensorRTRunner.__init__, options, "tensorrt")
     device = "cuda" if device == "auto" else device
     if not device.startswith("cuda"):
         raise BadInputError(f"TensorRT engines run on a GPU only; got device={device!r} (use cuda or cuda:N)")
@@ -132,9 +133,10 @@ def _load_engine(path: Path, device: str, manifest, options):
 
 
 def _load_run_dir(path: Path, device: str, threads, options):
-    from ganedge.sdk.backends.pytorch import TorchRunner, import_torch
+    from ganedge.sdk.backends.pytorch.loader import import_torch, load_module
+    from ganedge.sdk.backends.pytorch.runner import TorchRunner
 
-    _check_options(TorchRunner, options, "torch")
+    _check_options(load_module, options, "torch")
     how = f"device {device}: requested"
     if device == "auto":
         torch = import_torch()

@@ -19,14 +19,14 @@ from typing import Any
 from ganedge import __version__
 from ganedge.errors import ArtifactError, BadInputError, GanEdgeError
 from ganedge.fsutil import ensure_writable_dir, write_bytes_atomic
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 from ganedge.export.trt.onnx_info import OnnxInfo, inspect_onnx
-from ganedge.export.trt.precision import BuildFlags, check_buildable, route_precision, trt_major
-from ganedge.export.trt.profile import BatchProfile, parse_profile
-from ganedge.export.trt.runtime import import_tensorrt, make_logger, present_facts
-from ganedge.export.trt.sidecar import make_sidecar, write_sidecar
+from ganedge.export.trt.precision import BuildFlags, check_buildable, route_precision
+from ganedge.artifacts.trt_profile import BatchProfile, parse_profile
+from ganedge.sdk.backends.tensorrt.loader import import_tensorrt, make_logger, present_facts, trt_major
+from ganedge.artifacts.trt_sidecar import make_sidecar, write_sidecar
 
-ENGINE_SUFFIXES = (".engine", ".plan")
+WRITABLE_SUFFIXES = (".engine", ".plan")  # names we write; sdk.load also reads .trt
 MAX_LISTED_FAILURES = 8
 
 
@@ -111,7 +111,7 @@ def _parser_failures(parser) -> list[ParserFailure]:
 
 
 def _check_paths(onnx_path: Path, engine_path: Path, options: BuildOptions) -> None:
-    if engine_path.suffix.lower() not in ENGINE_SUFFIXES:
+    if engine_path.suffix.lower() not in WRITABLE_SUFFIXES:
         raise BadInputError(f"-o {engine_path.name}: an engine file must end in .engine or .plan "
                             "(sdk.load picks the TensorRT backend by that suffix)")
     if engine_path.resolve() == onnx_path.resolve():
@@ -280,4 +280,4 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, options: BuildO
 
 
 __all__ = ["BuildOptions", "BuildResult", "build_engine", "describe_parser_failures", "ParserFailure",
-           "OnnxParseError", "EngineBuildError", "ENGINE_SUFFIXES"]
+           "OnnxParseError", "EngineBuildError", "WRITABLE_SUFFIXES"]

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ganedge.errors import ArtifactError, BackendUnavailableError
-from ganedge.export.safety import check_onnx_file
-from ganedge.manifest import ONNX_METADATA_KEY, Manifest, sha256_file
+from ganedge.artifacts.onnx_safety import check_onnx_file
+from ganedge.artifacts.manifest import ONNX_METADATA_KEY, Manifest, sha256_file
 
 QDQ_OPS = frozenset({"QuantizeLinear", "DequantizeLinear"})
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ganedge.errors import BackendUnavailableError, BadInputError
-from ganedge.manifest import PRECISIONS
+from ganedge.artifacts.manifest import PRECISIONS
+from ganedge.sdk.backends.tensorrt.loader import INSTALL_HINT, MIN_TRT_MAJOR
 
-MIN_TRT_MAJOR = 10
-INSTALL_HINT = "pip install 'ganedge[gpu]'"
 
 
 @dataclass(frozen=True)
@@ -34,14 +33,6 @@ class BuildFlags:
         kind = "strongly typed" if self.strongly_typed else "weakly typed"
         flags = ", ".join(self.set_flags) or "no precision flags"
         return f"{kind}, {flags}"
-
-
-def trt_major(version: str) -> int:
-    """``"10.13.3.9"`` -> 10."""
-    head = str(version).split(".", 1)[0]
-    if not head.isdigit():
-        raise BackendUnavailableError(f"cannot read the TensorRT version {version!r}; reinstall with {INSTALL_HINT}")
-    return int(head)
 
 
 def check_buildable(precision: str, has_qdq: bool) -> None:

@@ -15,7 +15,7 @@ BACKEND_CHOICES = ("auto", "onnxruntime", "tensorrt", "torch")
 
 def _dataset_of_run(run_dir: Path) -> tuple[str, dict[str, Any], tuple[int, int, int], int]:
     """(dataset spec, dataset options, image shape, num_classes) from a run's config.json."""
-    from ganedge.train.checkpoint import read_config
+    from ganedge.artifacts.run_dir import read_config
 
     config = read_config(run_dir)
     return config.dataset, dict(config.dataset_options), tuple(config.model.image_shape), config.model.num_classes
@@ -27,7 +27,7 @@ def _sample_run(run_dir: Path, n: int, seed: int, labels: np.ndarray | None, dev
 
     from ganedge.images import to_uint8_nhwc
     from ganedge.latents import latents, seed_range
-    from ganedge.train.checkpoint import load_generator
+    from ganedge.models.load import load_generator
 
     generator, config, _ = load_generator(run_dir, ema=True, device=device)
     c, h, w = config.model.image_shape
@@ -93,7 +93,7 @@ def eval_cmd(model: Path, n: int | None, seed: int, ref_seed: int, dataset_spec:
     """
     from ganedge.errors import ArtifactError, BadInputError
     from ganedge.metrics import Evaluator
-    from ganedge.train.checkpoint import is_run_dir
+    from ganedge.artifacts.run_dir import is_run_dir
 
     started = time.perf_counter()
     if not model.exists():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganedge.export.trt.profile import DEFAULT_PROFILE
+from ganedge.artifacts.trt_profile import DEFAULT_PROFILE
 
 
 @click.command("trt")

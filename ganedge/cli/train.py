@@ -13,7 +13,7 @@ import click
 from click.core import ParameterSource
 
 from ganedge.errors import BadInputError, ConfigError
-from ganedge.train.config import ARCHS, LOSSES, ModelConfig, RunConfig, TrainConfig, conflicting_fields
+from ganedge.artifacts.run_config import ARCHS, LOSSES, ModelConfig, RunConfig, TrainConfig, conflicting_fields
 
 DEFAULT_STEPS = 10_000  # when neither --steps nor --minutes is given
 
@@ -80,7 +80,7 @@ def _fresh_config(values: dict[str, Any], params: dict[str, Any]) -> tuple[RunCo
 
 def _resumed_config(run_dir: Path, values: dict[str, Any], given: set[str], params: dict[str, Any]) -> RunConfig:
     """The stored config with the budget/intervals the user gave; anything else that differs is an error."""
-    from ganedge.train.checkpoint import read_config
+    from ganedge.artifacts.run_dir import read_config
 
     stored = read_config(run_dir)
     c, h, _ = stored.model.image_shape

@@ -100,7 +100,7 @@ def _check_fit(net_config, dataset: Dataset) -> None:
 def _make_extractor(dataset: Dataset, inception, feature_net, device: str, batch_size: int) -> _Extractor:
     if inception is not None:
         from ganedge.metrics.inception import INPUT_SIZE, load_inception
-        from ganedge.manifest import sha256_file
+        from ganedge.artifacts.manifest import sha256_file
 
         net = load_inception(inception)
         digest = sha256_file(inception)

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganedge.errors import ArtifactError, BadInputError
-from ganedge.manifest import sha256_file
+from ganedge.artifacts.manifest import sha256_file
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 SHIPPED = {"scenes": "scenes-v1", "digits": "digits-v1"}  # dataset -> net name

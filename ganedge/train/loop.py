@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ganedge.errors import CheckFailedError, ConfigError, DatasetError, GanEdgeError
-from ganedge.train.config import RunConfig
+from ganedge.artifacts.run_config import RunConfig
 from ganedge.train.distributed import DistContext, from_environment
 from ganedge.train.rundir import RunDir
 from ganedge.train.threads import configure_threads
@@ -127,7 +127,7 @@ class _Trainer:
     # --- resume / checkpoint --------------------------------------------------------------
 
     def restore(self, folder: Path, state: dict[str, Any]) -> None:
-        from ganedge.train.checkpoint import OPTIMIZER_FILE, WEIGHTS_FILE, load_optimizers, load_weights
+        from ganedge.artifacts.run_dir import OPTIMIZER_FILE, WEIGHTS_FILE, load_optimizers, load_weights
         from ganedge.train.rng import restore_global_rng
 
         groups, _ = load_weights(folder / WEIGHTS_FILE)
@@ -142,7 +142,7 @@ class _Trainer:
         self._counts = {k: int(v) for k, v in state.get("interval_counts", {}).items()}
 
     def checkpoint(self) -> None:
-        from ganedge.train.checkpoint import save_optimizers, save_weights
+        from ganedge.artifacts.run_dir import save_optimizers, save_weights
         from ganedge.train.rng import capture_global_rng
 
         self.models.sync_buffers()
@@ -284,7 +284,7 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
     t = config.train
     trainer = _Trainer(config, run, dataset, ctx, device, threads, on_log, should_stop)
     if folder is not None:
-        from ganedge.train.checkpoint import STATE_FILE, read_state
+        from ganedge.artifacts.run_dir import STATE_FILE, read_state
 
         trainer.restore(Path(folder), read_state(Path(folder) / STATE_FILE))
         if run is not None:

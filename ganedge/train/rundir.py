@@ -32,10 +32,10 @@ from typing import Any, Callable
 
 from ganedge.errors import ArtifactError, BadInputError, OutputError
 from ganedge.fsutil import ensure_writable_dir, write_text_atomic
-from ganedge.manifest import sha256_file
-from ganedge.train.checkpoint import (CHECKPOINT_FILES, CHECKPOINTS_DIR, CONFIG_FILE, METRICS_FILE, OPTIMIZER_FILE,
+from ganedge.artifacts.manifest import sha256_file
+from ganedge.artifacts.run_dir import (CHECKPOINT_FILES, CHECKPOINTS_DIR, CONFIG_FILE, METRICS_FILE, OPTIMIZER_FILE,
                                       SAMPLES_DIR, STATE_FILE, WEIGHTS_FILE, read_state)
-from ganedge.train.config import RunConfig
+from ganedge.artifacts.run_config import RunConfig
 
 _STEP_DIR = re.compile(r"^step-(\d+)$")
 FAULT_ENV = "GANEDGE_FAULT_POINT"  # test hook: "<point>@<step>" makes the process SIGKILL itself there
@@ -196,7 +196,7 @@ class RunDir:
 
 def verify_checkpoint(folder: Path) -> dict[str, Any]:
     """Check a checkpoint folder's three files belong to one step; return its state."""
-    from ganedge.train.checkpoint import load_weights
+    from ganedge.artifacts.run_dir import load_weights
 
     m = _STEP_DIR.match(folder.name)
     step = int(m.group(1)) if m else None

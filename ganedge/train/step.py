@@ -19,9 +19,9 @@ import torch
 
 from ganedge.errors import NumericalError
 from ganedge.train.augment import diff_augment
-from ganedge.train.config import RunConfig
+from ganedge.artifacts.run_config import RunConfig
 from ganedge.train.losses import d_loss, g_loss, gradient_penalty, r1_penalty
-from ganedge.train.models import build_discriminator, build_generator
+from ganedge.models import build_discriminator, build_generator
 
 
 class GanModels:

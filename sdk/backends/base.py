@@ -1,10 +1,11 @@
-"""The one small interface every backend implements (after Polygraphy's runners).
+"""The one small interface every backend's runner implements (after Polygraphy's runners).
 
 A Runner maps a float32 latent batch (and int64 labels for conditional models) to a
 float32 image batch in the manifest's output_range. Everything else — seeds, latents,
-batching, truncation, validation of arguments, NaN/Inf checks of ``run``'s output and the
-uint8 conversion — belongs to the SDK facade (``ganedge.sdk.generator``), so a backend
-stays a few dozen lines of glue.
+batching, truncation, validation of arguments, the NaN/Inf check and the uint8 conversion
+of host outputs — belongs to the SDK facade (``ganedge.sdk.generator``), so a runner stays
+a few dozen lines of glue. The one exception is declared, not hidden: a runner whose images
+live on a GPU sets ``converts_on_device`` and implements :meth:`Runner.run_uint8`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from ganedge.errors import NumericalError
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 
 
 class Runner(abc.ABC):
-    #: "onnxruntime", "tensorrt" or "torch"
+    #: one of ``ganedge.sdk.backends.BACKEND_NAMES``
     name: str = "?"
     #: "cpu", "cuda" or "cuda:N"
     device: str = "cpu"
@@ -28,6 +29,9 @@ class Runner(abc.ABC):
     precision: str = "fp32"
     #: largest batch one ``run`` call accepts (a TensorRT profile's max); None = unbounded
     max_batch: int | None = None
+    #: True: :meth:`run_uint8` converts on the device and copies uint8 back once, and the Generator
+    #: calls it instead of converting :meth:`run`'s float output on the host.
+    converts_on_device: bool = False
 
     def __init__(self, manifest: Manifest):
         self.manifest = manifest
@@ -36,20 +40,19 @@ class Runner(abc.ABC):
     def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """z: C-contiguous float32 (n, latent_dim); labels: int64 (n,) or None.
 
-        Returns float32 (n, C, H, W) that the caller owns (it may convert it in place).
+        Returns float32 (n, C, H, W) that the caller owns (it may convert it in place); its
+        memory layout may be the runtime's own (NHWC memory under torch's channels_last).
         Must be safe to call from several threads at once (each call may allocate its own
         buffers, or the runner guards shared ones).
         """
 
-    def run_uint8(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray | None:
-        """Optionally produce uint8 (n, H, W, C) directly, for backends that convert more cheaply
-        than the facade can (on the GPU with one copy back, or from a buffer they reuse).
-        Return None to let the facade convert :meth:`run`'s output on the CPU.
+    def run_uint8(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """uint8 (n, H, W, C), converted on the device; only for runners that ``converts_on_device``.
 
-        Any implementation must equal ``ganedge.images.to_uint8_reference`` exactly, and must
-        raise :class:`NumericalError` (e.g. via :func:`check_finite`) when the float output
-        holds NaN or Inf: after the conversion they can no longer be seen."""
-        return None
+        Must equal ``ganedge.images.to_uint8_reference`` with the manifest's output range exactly,
+        and must raise :class:`NonFiniteOutputError` naming the rows when the float output holds
+        NaN or Inf: after the conversion they can no longer be seen."""
+        raise NotImplementedError(f"the {self.name} runner converts on the host; call run()")
 
     def describe(self) -> dict[str, Any]:
         """What runs, for logs, ``backend="auto"`` reports and bench rows."""

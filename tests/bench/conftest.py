@@ -18,10 +18,11 @@ def export_onnx(run_dir: Path, folder: Path) -> tuple[Path, Path]:
     """``mlp.onnx`` (fp32) and ``mlp.fp16.onnx`` from one trace of the run dir's generator."""
     import onnx
 
-    from ganedge.export.metadata import manifest_from_run, set_manifest
+    from ganedge.artifacts.onnx_meta import set_manifest
     from ganedge.export.precision import to_fp16
     from ganedge.export.torch_export import export_generator
-    from ganedge.train.checkpoint import load_generator
+    from ganedge.artifacts.run_dir import manifest_from_run
+    from ganedge.models.load import load_generator
 
     generator, config, meta = load_generator(run_dir)
     manifest = manifest_from_run(run_dir, config, meta)

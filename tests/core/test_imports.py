@@ -9,7 +9,7 @@ HEAVY = ("torch", "onnx", "onnxruntime", "tensorrt", "matplotlib", "safetensors"
 
 
 @pytest.mark.parametrize("module", ["ganedge", "ganedge.sdk", "ganedge.cli.main", "ganedge.latents",
-                                    "ganedge.images", "ganedge.manifest", "ganedge.train.config"])
+                                    "ganedge.images", "ganedge.artifacts.manifest", "ganedge.artifacts.run_config"])
 def test_module_imports_light(module):
     code = f"import sys, {module}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from ganedge.errors import ArtifactError
-from ganedge.manifest import FORMAT, Manifest, sidecar_path
+from ganedge.artifacts.manifest import FORMAT, Manifest, sidecar_path
 
 
 def test_round_trip_keeps_unknown_fields():

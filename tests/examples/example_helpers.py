@@ -32,9 +32,9 @@ def build_run(folder: Path, arch: str = "dcgan", size: int = 16, width: int = 8,
     """A run directory (config.json, weights.safetensors, state.json) with a random but lively G."""
     import torch
 
-    from ganedge.train.checkpoint import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
-    from ganedge.train.config import ModelConfig, RunConfig
-    from ganedge.train.models import build_discriminator, build_generator
+    from ganedge.artifacts.run_dir import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
+    from ganedge.artifacts.run_config import ModelConfig, RunConfig
+    from ganedge.models import build_discriminator, build_generator
 
     cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(3, size, size),
                                       num_classes=num_classes, g_width=width, d_width=width))

@@ -16,7 +16,7 @@ import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 

@@ -24,9 +24,9 @@ def build_run(root: Path, arch: str, size: int, num_classes: int = 0, width: int
               latent_dim: int = 64, seed: int = 0, gain: float = 4.0) -> Path:
     import torch
 
-    from ganedge.train.checkpoint import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
-    from ganedge.train.config import ModelConfig, RunConfig
-    from ganedge.train.models import build_discriminator, build_generator
+    from ganedge.artifacts.run_dir import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
+    from ganedge.artifacts.run_config import ModelConfig, RunConfig
+    from ganedge.models import build_discriminator, build_generator
 
     cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(3, size, size),
                                       num_classes=num_classes, g_width=width, d_width=width))

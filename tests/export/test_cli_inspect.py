@@ -8,7 +8,7 @@ import onnx
 import pytest
 
 from ganedge.export.flops import count_flops
-from ganedge.manifest import Manifest, sidecar_path
+from ganedge.artifacts.manifest import Manifest, sidecar_path
 
 
 def test_json_of_our_fp32_export(cli, dcgan_all):

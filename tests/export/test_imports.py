@@ -8,7 +8,7 @@ import pytest
 HEAVY = ("torch", "onnx", "onnxruntime", "tensorrt", "safetensors")
 
 
-@pytest.mark.parametrize("module", ["ganedge.export", "ganedge.export.safety", "ganedge.export.settings",
+@pytest.mark.parametrize("module", ["ganedge.export", "ganedge.artifacts.onnx_safety", "ganedge.export.settings",
                                     "ganedge.export.compare", "ganedge.cli.export_onnx", "ganedge.cli.inspect",
                                     "ganedge.cli.verify"])
 def test_module_imports_light(module):

@@ -7,8 +7,9 @@ import onnx
 import pytest
 
 from ganedge.errors import ConfigError
-from ganedge.export.metadata import read_manifest
-from ganedge.export.ort import cpu_session, feed
+from ganedge.artifacts.onnx_meta import read_manifest
+from ganedge.artifacts.onnx_meta import feeds
+from ganedge.sdk.backends.onnxrt.loader import create_session
 from ganedge.export.pipeline import ExportOptions, export_onnx
 from ganedge.export.precision import last_layer_nodes
 from ganedge.export.settings import settings_for
@@ -23,7 +24,7 @@ def variant(result, precision):
 
 
 def images(path, seeds, labels=None):
-    return cpu_session(path).run(None, feed(latents(seeds, 64), labels))[0]
+    return create_session(path).session.run(None, feeds(latents(seeds, 64), labels))[0]
 
 
 def test_fp16_has_half_weights_and_float_io(dcgan_all):

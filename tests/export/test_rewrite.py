@@ -7,7 +7,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from ganedge.export.ort import cpu_session
+from ganedge.sdk.backends.onnxrt.loader import create_session
 from ganedge.export.rewrite import plan_axis, subpixel_convtranspose
 
 
@@ -39,7 +39,7 @@ def convtranspose_model(c_in=3, c_out=5, hw=(6, 6), kernel=(4, 4), strides=(2, 2
 
 
 def run(model, x):
-    return cpu_session(model).run(None, {"x": x})[0]
+    return create_session(model).session.run(None, {"x": x})[0]
 
 
 @pytest.mark.parametrize("case", [
@@ -96,8 +96,8 @@ def test_exported_dcgan_rewrites_every_convtranspose(dcgan_all):
     records = subpixel_convtranspose(rewritten)
     assert len(records) == n_deconv >= 2
     z = np.random.default_rng(0).standard_normal((7, 64)).astype(np.float32)
-    a = cpu_session(fp32).run(None, {"z": z})[0]
-    b = cpu_session(rewritten).run(None, {"z": z})[0]
+    a = create_session(fp32).session.run(None, {"z": z})[0]
+    b = create_session(rewritten).session.run(None, {"z": z})[0]
     assert np.max(np.abs(a - b)) <= 1e-5
     int8 = next(v for v in result.variants if v.precision == "int8")
     assert int8.rewrites == [r.describe() for r in records]

@@ -11,7 +11,7 @@ import onnx
 import pytest
 
 from ganedge.errors import ArtifactError, UnsafeArtifactError
-from ganedge.export.safety import check_onnx_file
+from ganedge.artifacts.onnx_safety import check_onnx_file
 
 
 def test_our_export_passes(dcgan_all):
@@ -97,7 +97,7 @@ def test_missing_external_file(tmp_path, external_model):
 
 def test_check_needs_neither_onnx_nor_protobuf(dcgan_all):
     _, folder = dcgan_all
-    code = (f"import sys; from ganedge.export.safety import check_onnx_file; check_onnx_file({str(folder / 'model.onnx')!r}); "
+    code = (f"import sys; from ganedge.artifacts.onnx_safety import check_onnx_file; check_onnx_file({str(folder / 'model.onnx')!r}); "
             "print(','.join(m for m in ('onnx', 'google.protobuf', 'onnxruntime', 'torch') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

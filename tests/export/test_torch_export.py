@@ -8,13 +8,15 @@ import pytest
 import torch
 
 from ganedge.export.check import check_io_contract, check_model, external_tensors
-from ganedge.export.metadata import read_manifest
-from ganedge.export.ort import cpu_session, feed
+from ganedge.artifacts.onnx_meta import read_manifest
+from ganedge.artifacts.onnx_meta import feeds
+from ganedge.sdk.backends.onnxrt.loader import create_session
 from ganedge.export.pipeline import ExportOptions, export_onnx, load_source
 from ganedge.export.torch_export import export_generator
 from ganedge.latents import latents
-from ganedge.manifest import ONNX_METADATA_KEY, Manifest, sha256_file
-from ganedge.train.checkpoint import WEIGHTS_FILE, load_generator
+from ganedge.artifacts.manifest import ONNX_METADATA_KEY, Manifest, sha256_file
+from ganedge.artifacts.run_dir import WEIGHTS_FILE
+from ganedge.models.load import load_generator
 
 
 def torch_images(run, seeds, labels=None, ema=True):
@@ -27,9 +29,9 @@ def torch_images(run, seeds, labels=None, ema=True):
 @pytest.mark.parametrize("batch", [1, 7, 64])
 def test_dynamic_batch_runs_and_matches_pytorch(dcgan_all, runs, batch):
     _, folder = dcgan_all
-    session = cpu_session(folder / "model.onnx")
+    session = create_session(folder / "model.onnx").session
     seeds = list(range(100, 100 + batch))
-    got = session.run(None, feed(latents(seeds, 64), None))[0]
+    got = session.run(None, feeds(latents(seeds, 64), None))[0]
     assert got.shape == (batch, 3, 16, 16) and got.dtype == np.float32
     assert np.max(np.abs(got - torch_images(runs["dcgan"], seeds))) <= 1e-4
 
@@ -43,7 +45,7 @@ def test_conditional_graph_contract(cond_exports, runs):
         check_io_contract(model, manifest)  # z float32 [batch, 64], label int64 [batch], image [batch, 3, 16, 16]
         check_model(model)
         labels = np.arange(7, dtype=np.int64) % 10
-        got = cpu_session(model).run(None, feed(latents(range(7), 64), labels))[0]
+        got = create_session(model).session.run(None, feeds(latents(range(7), 64), labels))[0]
         assert np.max(np.abs(got - torch_images(run, list(range(7)), labels))) <= 1e-4
 
 
@@ -62,7 +64,7 @@ def test_one_self_contained_file_with_names_and_manifest(dcgan_all, runs):
     assert (manifest.train_step, manifest.dataset) == (7, "scenes")
     assert manifest.extra["export"]["validated"] and manifest.extra["export"]["weights"] == "G_ema"
     # the same text is what onnxruntime (and so the SDK) sees
-    text = cpu_session(folder / "model.onnx").get_modelmeta().custom_metadata_map[ONNX_METADATA_KEY]
+    text = create_session(folder / "model.onnx").session.get_modelmeta().custom_metadata_map[ONNX_METADATA_KEY]
     assert Manifest.from_json(text) == manifest
     assert {v.precision: v.written for v in result.variants} == {"fp32": True, "fp16": True, "int8": True}
 
@@ -70,8 +72,8 @@ def test_one_self_contained_file_with_names_and_manifest(dcgan_all, runs):
 def test_no_ema_exports_the_raw_generator(runs, tmp_path):
     result = export_onnx(runs["dcgan"], tmp_path / "raw.onnx", ExportOptions(ema=False))
     assert result.passed and result.weights == "G"
-    session = cpu_session(tmp_path / "raw.onnx")
-    got = session.run(None, feed(latents(range(4), 64), None))[0]
+    session = create_session(tmp_path / "raw.onnx").session
+    got = session.run(None, feeds(latents(range(4), 64), None))[0]
     assert np.max(np.abs(got - torch_images(runs["dcgan"], list(range(4)), ema=False))) <= 1e-4
     assert np.max(np.abs(got - torch_images(runs["dcgan"], list(range(4)), ema=True))) > 1e-2
 

@@ -125,11 +125,11 @@ def test_image_stats_per_image_and_worst_seeds():
 
 
 def test_fd_is_measured_with_the_real_evaluator_or_says_why(dcgan_all):
-    from ganedge.export.ort import cpu_session
+    from ganedge.sdk.backends.onnxrt.loader import create_session
     from ganedge.export.quality import fd_comparison
 
     result, folder = dcgan_all
-    fd = fd_comparison(cpu_session(folder / "model.onnx"), cpu_session(folder / "model.int8.onnx"), result.manifest,
+    fd = fd_comparison(create_session(folder / "model.onnx").session, create_session(folder / "model.int8.onnx").session, result.manifest,
                        n=64)
     if fd["increase"] is None:  # e.g. the dataset's feature net is not installed
         assert fd["note"] and fd["fd"] is None

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganedge.manifest import ONNX_METADATA_KEY, Manifest
+from ganedge.artifacts.manifest import ONNX_METADATA_KEY, Manifest
 
 LATENT, SHAPE = 8, (3, 4, 4)
 

@@ -19,7 +19,7 @@ from ganedge.export.trt.builder import BuildOptions, OnnxParseError, build_engin
 from ganedge.images import to_uint8_reference  # noqa: E402
 from ganedge.latents import latents  # noqa: E402
 from ganedge.sdk.backends.base import NonFiniteOutputError  # noqa: E402
-from ganedge.sdk.backends.tensorrt import TensorRTRunner  # noqa: E402
+from ganedge.sdk.backends.tensorrt.runner import TensorRTRunner  # noqa: E402
 
 
 def ort_run(onnx_path, z, labels=None):
@@ -137,7 +137,7 @@ def test_parser_failure_names_the_node(tmp_path):
     graph = helper.make_graph([node], "bad", [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 8])],
                               [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 4, 4])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ganedge.test", 1)])
-    from ganedge.manifest import ONNX_METADATA_KEY, Manifest
+    from ganedge.artifacts.manifest import ONNX_METADATA_KEY, Manifest
 
     helper.set_model_props(model, {ONNX_METADATA_KEY: Manifest(arch="mlp", latent_dim=8, image_shape=(3, 4, 4)).to_json()})
     path = tmp_path / "bad.onnx"

@@ -2,7 +2,7 @@ import pytest
 
 from ganedge.errors import ArtifactError
 from ganedge.export.trt.onnx_info import inspect_onnx
-from ganedge.manifest import sha256_file
+from ganedge.artifacts.manifest import sha256_file
 
 
 def test_dynamic_fp32_model(make_onnx):

@@ -1,7 +1,8 @@
 import pytest
 
 from ganedge.errors import BackendUnavailableError, BadInputError
-from ganedge.export.trt.precision import BuildFlags, route_precision, trt_major
+from ganedge.export.trt.precision import BuildFlags, route_precision
+from ganedge.sdk.backends.tensorrt.loader import trt_major
 
 
 @pytest.mark.parametrize("precision, qdq", [("fp32", False), ("fp16", False), ("bf16", False), ("int8", True),

@@ -1,7 +1,7 @@
 import pytest
 
 from ganedge.errors import BadInputError
-from ganedge.export.trt.profile import DEFAULT_PROFILE, MAX_PROFILE_BATCH, BatchProfile, parse_profile
+from ganedge.artifacts.trt_profile import DEFAULT_PROFILE, MAX_PROFILE_BATCH, BatchProfile, parse_profile
 
 
 @pytest.mark.parametrize("spec, expected", [

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from ganedge.errors import ArtifactError, BackendUnavailableError, BadInputError
-from ganedge.sdk.backends.tensorrt import TensorRTRunner
+from ganedge.sdk.backends.tensorrt.runner import TensorRTRunner
 
 TENSORRT_INSTALLED = importlib.util.find_spec("tensorrt") is not None
 
@@ -65,7 +65,7 @@ def test_junk_engine_with_matching_sidecar_needs_tensorrt_and_says_how_to_get_it
 
 @pytest.mark.skipif(TENSORRT_INSTALLED, reason="tensorrt is installed here")
 def test_engine_without_sidecar_loads_only_with_a_manifest(tmp_path, sidecar_dict):
-    from ganedge.manifest import Manifest
+    from ganedge.artifacts.manifest import Manifest
 
     engine = write_engine(tmp_path, JUNK, None)
     manifest = Manifest.from_dict({k: v for k, v in sidecar_dict.items() if k != "profile"})
@@ -75,7 +75,7 @@ def test_engine_without_sidecar_loads_only_with_a_manifest(tmp_path, sidecar_dic
 
 
 def test_trt_modules_import_light():
-    code = ("import sys\nimport ganedge.export.trt, ganedge.sdk.backends.tensorrt, ganedge.cli.export_trt\n"
+    code = ("import sys\nimport ganedge.export.trt, ganedge.sdk.backends.tensorrt.runner, ganedge.cli.export_trt\n"
             "print(','.join(m for m in ('torch', 'onnx', 'onnxruntime', 'tensorrt') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -4,9 +4,9 @@ import json
 import pytest
 
 from ganedge.errors import ArtifactError, IncompatibleEngineError
-from ganedge.export.trt.sidecar import (PresentFacts, check_compat, check_engine_bytes, make_sidecar, normalize_cc,
+from ganedge.artifacts.trt_sidecar import (PresentFacts, check_compat, check_engine_bytes, make_sidecar, normalize_cc,
                                         parse_version, read_sidecar, require_compatible, write_sidecar)
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 
 H100_TRT10 = PresentFacts("10.13.3", "9.0", "NVIDIA H100 80GB HBM3")
 

@@ -6,7 +6,7 @@ import pytest
 
 from ganedge.images import to_uint8_reference
 from ganedge.latents import latents
-from ganedge.sdk.backends.pytorch import torch_uint8_nhwc
+from ganedge.sdk.backends.pytorch.convert import torch_uint8_nhwc
 
 pytestmark = pytest.mark.gpu
 

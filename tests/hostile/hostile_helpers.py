@@ -44,7 +44,7 @@ def tiny_onnx(path: Path, external: str | None = None) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from ganedge.manifest import ONNX_METADATA_KEY, Manifest
+    from ganedge.artifacts.manifest import ONNX_METADATA_KEY, Manifest
 
     rng = np.random.default_rng(0)
     c, h, w = SHAPE
@@ -124,7 +124,7 @@ def pickle_is_live(path: Path, sentinel: Path) -> bool:
 def engine_with_sidecar(folder: Path, name: str = "model.engine", sidecar: dict | None = None,
                         engine_bytes: bytes = b"\x00TRT-not-really-an-engine" * 32) -> Path:
     """Engine bytes and, unless ``sidecar`` is None, a sidecar vouching for them (sha256 matches)."""
-    from ganedge.manifest import Manifest
+    from ganedge.artifacts.manifest import Manifest
 
     engine = folder / name
     engine.write_bytes(engine_bytes)

@@ -43,7 +43,7 @@ def test_foreign_sidecars_are_refused(tmp_path, sidecar_text, message):
 
 def test_sidecar_naming_another_gpu_is_refused_by_the_compat_rule(tmp_path):
     """The rule the runner applies before TensorRT sees the bytes, fed from the file on disk."""
-    from ganedge.export.trt.sidecar import PresentFacts, read_sidecar, require_compatible
+    from ganedge.artifacts.trt_sidecar import PresentFacts, read_sidecar, require_compatible
 
     engine = engine_with_sidecar(tmp_path, sidecar=OTHER_GPU)
     with pytest.raises(IncompatibleEngineError) as info:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganedge.manifest import ONNX_METADATA_KEY, Manifest
+from ganedge.artifacts.manifest import ONNX_METADATA_KEY, Manifest
 
 
 def export_run_dir(run_dir: Path, path: Path) -> Path:
@@ -37,9 +37,9 @@ def build_run_dir(target: Path, arch: str, size: int, width: int | None, latent_
 
     import torch
 
-    from ganedge.train.checkpoint import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
-    from ganedge.train.config import ModelConfig, RunConfig
-    from ganedge.train.models import build_generator
+    from ganedge.artifacts.run_dir import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
+    from ganedge.artifacts.run_config import ModelConfig, RunConfig
+    from ganedge.models import build_generator
 
     cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(3, size, size),
                                       num_classes=num_classes, g_width=width, d_width=width))

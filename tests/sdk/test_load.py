@@ -12,7 +12,7 @@ import pytest
 from ganedge import sdk
 from ganedge.errors import (ArtifactError, BackendUnavailableError, BadInputError, GanEdgeError,
                             UnsafeArtifactError)
-from ganedge.manifest import Manifest
+from ganedge.artifacts.manifest import Manifest
 
 
 def test_auto_picks_onnxruntime_and_says_so(models, caplog):

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from ganedge import sdk
-from ganedge.sdk.backends.onnxrt import SPIN_KEY, choose_spinning, runnable_others
+from ganedge.cpu import runnable_others
+from ganedge.sdk.backends.onnxrt.loader import SPIN_KEY, choose_spinning
 
 
 @pytest.mark.parametrize("value, spinning", [("0", False), ("1", True)])

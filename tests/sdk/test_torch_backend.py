@@ -35,7 +35,7 @@ def test_torch_batch_sizes_agree_within_one_level(models):
 def test_torch_uint8_conversion_equals_the_reference():
     import torch
 
-    from ganedge.sdk.backends.pytorch import torch_uint8_nhwc
+    from ganedge.sdk.backends.pytorch.convert import torch_uint8_nhwc
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-1.2, 1.2, (4, 3, 5, 7)).astype(np.float32)

@@ -18,7 +18,7 @@ TINY_ARGS = ["--dataset", "scenes", "--image-size", "16", "--arch", "dcgan", "--
 
 
 def tiny_config(arch: str = "dcgan", loss: str = "hinge", num_classes: int = 0, channels: int = 3, **train):
-    from ganedge.train.config import ModelConfig, RunConfig, TrainConfig
+    from ganedge.artifacts.run_config import ModelConfig, RunConfig, TrainConfig
 
     model = ModelConfig(arch=arch, latent_dim=16, image_shape=(channels, 16, 16), num_classes=num_classes,
                         g_width=8 if arch == "mlp" else 4, d_width=8 if arch == "mlp" else 4)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ganedge.train.checkpoint import read_config
+from ganedge.artifacts.run_dir import read_config
 from tests.train.helpers import TINY_ARGS, run_cli
 
 

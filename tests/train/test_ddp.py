@@ -9,9 +9,9 @@ import sys
 
 import torch.multiprocessing as mp
 
-from ganedge.train.checkpoint import METRICS_FILE, WEIGHTS_FILE, load_weights, read_config
+from ganedge.artifacts.run_dir import METRICS_FILE, WEIGHTS_FILE, load_weights, read_config
 from ganedge.train.loop import module_digest
-from ganedge.train.models import build_generator
+from ganedge.models import build_generator
 from tests.train.helpers import TINY_ARGS
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from ganedge.errors import ConfigError
-from ganedge.train.config import ModelConfig
-from ganedge.train.models import build_discriminator, build_generator
+from ganedge.artifacts.run_config import ModelConfig
+from ganedge.models import build_discriminator, build_generator
 
 
 @pytest.mark.parametrize("arch", ["mlp", "dcgan", "resnet"])
@@ -68,7 +68,7 @@ def test_resnet_generator_exports_to_onnx_with_dynamic_batch():
     import onnxruntime as ort
 
     from ganedge.export.torch_export import export_generator
-    from ganedge.manifest import Manifest
+    from ganedge.artifacts.manifest import Manifest
 
     num_classes = 3
     cfg = ModelConfig(arch="resnet", latent_dim=8, image_shape=(3, 16, 16), g_width=4, num_classes=num_classes)

@@ -17,7 +17,8 @@ import time
 import pytest
 import torch
 
-from ganedge.train.checkpoint import METRICS_FILE, OPTIMIZER_FILE, STATE_FILE, WEIGHTS_FILE, load_generator, read_state
+from ganedge.artifacts.run_dir import METRICS_FILE, OPTIMIZER_FILE, STATE_FILE, WEIGHTS_FILE, read_state
+from ganedge.models.load import load_generator
 from ganedge.train.rundir import FAULT_ENV
 from tests.train.helpers import TINY_ARGS, read_tensors, run_cli
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from ganedge.errors import ArtifactError, BadInputError
-from ganedge.train.checkpoint import (CONFIG_FILE, METRICS_FILE, OPTIMIZER_FILE, STATE_FILE, WEIGHTS_FILE,
-                                      load_generator, load_optimizers, load_weights, read_config, read_state,
-                                      save_optimizers)
+from ganedge.artifacts.run_dir import (CONFIG_FILE, METRICS_FILE, OPTIMIZER_FILE, STATE_FILE, WEIGHTS_FILE,
+                                       load_optimizers, load_weights, read_config, read_state, save_optimizers)
+from ganedge.models.load import load_generator
 from ganedge.train.loop import train
 from ganedge.train.rundir import RunDir, verify_checkpoint
 from ganedge.train.step import GanModels

@@ -9,7 +9,7 @@ import torch
 
 from ganedge.errors import NumericalError
 from ganedge.train.batches import BatchStream
-from ganedge.train.config import LOSSES
+from ganedge.artifacts.run_config import LOSSES
 from ganedge.train.losses import d_loss, g_loss
 from ganedge.train.rng import torch_generator
 from ganedge.train.step import GanModels

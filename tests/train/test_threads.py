@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
-from ganedge.train.threads import others_cpu_share, usable_cores
+from ganedge.cpu import runnable_others, usable_cores
 
 
 def _policy_in_subprocess(env_extra):
@@ -26,8 +27,20 @@ def test_explicit_wait_policy_is_respected_and_torch_not_loaded():
 def test_busy_neighbour_is_seen():
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        share = others_cpu_share(window_s=0.5)
+        time.sleep(0.5)
+        others = runnable_others()
     finally:
         busy.kill()
         busy.wait()
-    assert 0.5 / usable_cores() <= share <= 1.0
+    assert 1 <= others <= 100_000
+
+
+def test_busy_machine_makes_threads_wait_passively():
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(usable_cores())]
+    try:
+        time.sleep(0.5)
+        assert _policy_in_subprocess({}) == ["'PASSIVE'", "False"]
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()

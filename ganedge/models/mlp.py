@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
-from ganedge.train.config import ModelConfig
-from ganedge.train.models.common import LatentConditioner, ProjectionHead, maybe_sn
+from ganedge.artifacts.run_config import ModelConfig
+from ganedge.models.common import LatentConditioner, ProjectionHead, maybe_sn
 
 DEFAULT_WIDTH = 128
 

@@ -24,9 +24,11 @@ from typing import Any
 
 from ganedge.errors import ArtifactError, IncompatibleEngineError
 from ganedge.fsutil import write_text_atomic
-from ganedge.manifest import Manifest, sidecar_path
+from ganedge.artifacts.manifest import Manifest, sidecar_path
 
 REQUIRED_FIELDS = ("tensorrt_version", "compute_capability", "profile")
+#: File suffixes that mark a TensorRT engine; ``sdk.load`` picks the TensorRT backend by them.
+ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
 
 @dataclass(frozen=True)

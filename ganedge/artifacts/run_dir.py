@@ -1,11 +1,13 @@
-"""The files of a checkpoint (DESIGN.md, "Run directory"), each readable on its own.
+"""The run directory ``ganedge train`` writes (docs/contract.md, "Run directory"), each file readable on its own.
 
 ``weights.safetensors`` holds three state dicts under the prefixes ``G.``, ``G_ema.`` and
 ``D.``; ``optimizer.safetensors`` the Adam states under ``opt_G.`` and ``opt_D.``;
 ``state.json`` the step, time, RNG states and last metrics. Every file records the step it
 belongs to, and ``state.json`` also the sha256 of the two tensor files, so a reader can
 prove that the three belong together. Nothing here unpickles. How checkpoints are committed
-(so a crash never pairs files of different steps) is :mod:`ganedge.train.rundir`'s job.
+(so a crash never pairs files of different steps) is :mod:`ganedge.train.rundir`'s job; rebuilding the
+generator from these files is :mod:`ganedge.models.load`'s. Framework-free: safetensors and torch load
+inside the functions that read or write tensors.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ganedge.errors import ArtifactError, ConfigError
+from ganedge.artifacts.manifest import Manifest, sha256_file
+from ganedge.artifacts.onnx_meta import io_names
+from ganedge.artifacts.run_config import RunConfig
+from ganedge.errors import ArtifactError
 from ganedge.fsutil import atomic_path, write_text_atomic
-from ganedge.train.config import RunConfig
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -157,27 +161,21 @@ def read_state(path: str | Path) -> dict[str, Any]:
     return state
 
 
-# --- the generator, for export and the SDK --------------------------------------------------
-
-
-def load_generator(run_dir: str | Path, ema: bool = True, device: str = "cpu"):
-    """Rebuild G from a run directory: ``(generator in eval mode, RunConfig, weights metadata)``.
-
-    ``ema=True`` (the default for sampling and export) uses the EMA weights when the run has them.
-    """
-    from ganedge.train.models import build_generator
-
-    run_dir = Path(run_dir)
-    config = read_config(run_dir)
-    groups, meta = load_weights(run_dir / WEIGHTS_FILE)
-    name = "G_ema" if ema and "G_ema" in groups else "G"
-    if name not in groups:
-        raise ArtifactError(f"{run_dir / WEIGHTS_FILE} holds no generator weights")
-    generator = build_generator(config.model)
-    try:
-        generator.load_state_dict(groups[name])
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"{run_dir}: weights do not fit a {config.model.arch} generator with this config ({first})") from None
-    meta.setdefault("weights", name)
-    return generator.to(device).eval(), config, meta
+def manifest_from_run(run_dir: str | Path, config: RunConfig, weights_meta: dict[str, Any],
+                      precision: str = "fp32") -> Manifest:
+    """The manifest of the generator in ``run_dir`` (``weights_meta``: the weights file's metadata)."""
+    model = config.model
+    inputs, outputs = io_names(model.num_classes)
+    step = weights_meta.get("step")
+    return Manifest(
+        arch=model.arch,
+        latent_dim=int(model.latent_dim),
+        image_shape=tuple(int(v) for v in model.image_shape),
+        num_classes=int(model.num_classes),
+        precision=precision,
+        inputs=tuple(inputs),
+        output=outputs[0],
+        source_sha256=sha256_file(Path(run_dir) / WEIGHTS_FILE),
+        train_step=int(step) if isinstance(step, (int, float)) else None,
+        dataset=str(config.dataset),
+    )

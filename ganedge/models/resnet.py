@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ganedge.train.config import ModelConfig
-from ganedge.train.models.common import LatentConditioner, ProjectionHead, maybe_sn
+from ganedge.artifacts.run_config import ModelConfig
+from ganedge.models.common import LatentConditioner, ProjectionHead, maybe_sn
 
 DEFAULT_WIDTH = 64
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import importlib
 
 from ganedge.errors import ConfigError
-from ganedge.train.config import ModelConfig
+from ganedge.artifacts.run_config import ModelConfig
 
 # arch -> module defining Generator(cfg) and Discriminator(cfg)
 _MODULES = {
-    "mlp": "ganedge.train.models.mlp",
-    "dcgan": "ganedge.train.models.dcgan",
-    "resnet": "ganedge.train.models.resnet",
+    "mlp": "ganedge.models.mlp",
+    "dcgan": "ganedge.models.dcgan",
+    "resnet": "ganedge.models.resnet",
 }
 
 

@@ -1,7 +1,4 @@
-"""TensorRT backend: runs a native engine built by ``ganedge export trt``.
-
-Before TensorRT sees the bytes, the sidecar ``<engine>.json`` is checked against the engine
-(sha256) and against this GPU and TensorRT (``ganedge.export.trt.sidecar.check_compat``).
+"""TensorRT runner: runs a native engine built by ``ganedge export trt`` (loaded by :mod:`.loader`).
 
 Device memory and streams come from torch (CUDA tensors, ``torch.cuda.Stream``,
 ``torch.cuda.CUDAGraph``), not pycuda or cuda-python: torch's caching allocator makes
@@ -10,9 +7,10 @@ a hand-written CUDA kernel, and torch's graph capture works around ``execute_asy
 unchanged. The price is that this backend needs torch with CUDA next to tensorrt.
 
 Execution: ``set_input_shape`` + ``set_tensor_address`` + ``execute_async_v3`` on a private
-non-default stream, return values checked; ``run_uint8`` converts on the GPU (the torch
-backend's ``torch_uint8_nhwc``), flags NaN/Inf there and copies back once. Requests above
-the profile's MAX are split, below its MIN padded (and trimmed). With ``cuda_graphs=True`` each batch size gets its own
+non-default stream, return values checked; ``run_uint8`` converts on the GPU
+(:func:`ganedge.sdk.backends.pytorch.convert.torch_uint8_nhwc`), flags NaN/Inf there and copies
+back once, so this runner ``converts_on_device``. Requests above the profile's MAX are split,
+below its MIN padded (and trimmed). With ``cuda_graphs=True`` each batch size gets its own
 execution context, static buffers and captured graph (engine + conversion): a graph bakes in
 shapes and addresses, so one context per shape keeps every graph valid. Capture follows one
 warm-up enqueue, as TensorRT requires.
@@ -29,15 +27,13 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ganedge.artifacts.manifest import Manifest
+from ganedge.artifacts.trt_profile import BatchProfile
+from ganedge.artifacts.trt_sidecar import sidecar_summary
 from ganedge.errors import ArtifactError, BadInputError, ClosedError, GanEdgeError
-from ganedge.export.trt.profile import BatchProfile
-from ganedge.export.trt.runtime import (device_index, import_tensorrt, import_torch_cuda, make_logger,
-                                        present_facts)
-from ganedge.export.trt.sidecar import (CompatReport, check_engine_bytes, read_sidecar, require_compatible,
-                                        sidecar_summary)
-from ganedge.manifest import Manifest, sidecar_path
 from ganedge.sdk.backends.base import NonFiniteOutputError, Runner
-from ganedge.sdk.backends.pytorch import torch_uint8_nhwc
+from ganedge.sdk.backends.pytorch.convert import torch_uint8_nhwc, uint8_affine
+from ganedge.sdk.backends.tensorrt.loader import load_engine
 
 log = logging.getLogger("ganedge.sdk.tensorrt")
 
@@ -62,66 +58,34 @@ class _Captured:
 
 class TensorRTRunner(Runner):
     name = "tensorrt"
+    converts_on_device = True
 
     def __init__(self, engine_path: str | Path, manifest: Manifest | None = None, device: str = "cuda", *,
                  cuda_graphs: bool = False, max_graphs: int = 8):
-        """``manifest``: describes the model instead of the sidecar's copy. An engine without a sidecar
-        (built by trtexec, say) loads only with one, and then its compatibility is left to TensorRT."""
-        path = Path(engine_path)
-        if not path.is_file():
-            raise ArtifactError(f"engine file {path} does not exist; build one with `ganedge export trt MODEL.onnx -o {path.name}`")
-        has_sidecar = sidecar_path(path).is_file()
-        # ArtifactError when missing (and no manifest was given) or when it is not a TensorRT sidecar.
-        sidecar = read_sidecar(path) if has_sidecar or manifest is None else None
-        super().__init__(manifest if manifest is not None else sidecar)
-        engine_bytes = path.read_bytes()
-        if sidecar is not None:
-            check_engine_bytes(sidecar, engine_bytes, path)  # empty, stale or swapped engine
-            self.profile = BatchProfile.from_dict(sidecar.extra["profile"], where=f"{path.name}.json profile")
-            self.max_batch = self.profile.max
-        elif not engine_bytes:
-            raise ArtifactError(f"{path.name} is empty; rebuild it")
-        self._sidecar = sidecar
+        """``manifest``: describes the model instead of the sidecar's copy (see :func:`.loader.load_engine`)."""
+        loaded = load_engine(engine_path, manifest, device)
+        super().__init__(loaded.manifest)
+        self._sidecar, self._compat, self._facts = loaded.sidecar, loaded.compat, loaded.facts
+        self._trt, self._torch, self._logger = loaded.trt, loaded.torch, loaded.logger
+        self._runtime, self._engine = loaded.runtime, loaded.engine
         self.precision = self.manifest.precision
-        self.path = path
+        self.path = loaded.path
         self.cuda_graphs = bool(cuda_graphs)
         self.max_graphs = max(1, int(max_graphs))
-        self._index = device_index(device)
+        self._index = loaded.device_index
         self.device = f"cuda:{self._index}"
         self._lock = threading.Lock()
         self._graphs: OrderedDict[tuple[int, str], _Captured] = OrderedDict()
         self._graph_failure: str | None = None
         self._closed = False
-
-        trt = import_tensorrt()
-        torch = import_torch_cuda()
-        facts = present_facts(trt.__version__, self._index)
-        if sidecar is not None:
-            self._compat = require_compatible(sidecar, facts, path.name)  # IncompatibleEngineError, before TensorRT
-        else:
-            self._compat = CompatReport(ok=True, warnings=(f"{path.name} has no sidecar: its GPU/TensorRT "
-                                                           "compatibility is left to TensorRT's own check",))
-        for warning in self._compat.warnings:
-            log.warning(warning)
-        self._trt, self._torch, self._facts = trt, torch, facts
-        self._logger = make_logger(trt)
+        self._scale, self._offset = uint8_affine(self.manifest.output_range)
+        torch = self._torch
         with torch.cuda.device(self._index):
-            self._runtime = trt.Runtime(self._logger)
-            if sidecar is not None and sidecar.extra.get("version_compatible"):
-                # A version-compatible plan embeds TensorRT's lean runtime (host code); it is only run
-                # when the sidecar says the engine was built that way. Load only engines you trust.
-                self._runtime.engine_host_code_allowed = True
-            self._engine = self._runtime.deserialize_cuda_engine(engine_bytes)
-            if self._engine is None:
-                detail = "; ".join(" ".join(e.split()) for e in self._logger.errors[-2:]) or "no message from TensorRT"
-                raise ArtifactError(f"TensorRT could not deserialize {path.name} ({detail}); the file is damaged, not a "
-                                    f"TensorRT engine, or built for another GPU/TensorRT — rebuild it with `ganedge export trt`")
             self._stream = torch.cuda.Stream(device=self._index)
             self._context = self._new_context()
         self._bind_io()
-        if sidecar is None:
-            self.profile = self._engine_profile()
-            self.max_batch = self.profile.max
+        self.profile = loaded.profile or self._engine_profile()
+        self.max_batch = self.profile.max
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -232,7 +196,7 @@ class TensorRTRunner(Runner):
         torch = self._torch
         if kind == "float":
             return output.to(torch.float32), None
-        return torch_uint8_nhwc(output), ~torch.isfinite(output).all()
+        return torch_uint8_nhwc(output, self._scale, self._offset), ~torch.isfinite(output).all()
 
     def _eager_buffers(self, z: np.ndarray, labels: np.ndarray | None) -> tuple[dict, Any]:
         """The shared context shaped for this batch, its inputs on the device and an empty output."""

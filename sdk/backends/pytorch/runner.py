@@ -1,17 +1,16 @@
-"""torch backend: a run directory's generator, eager on CPU or CUDA, optionally as CUDA graphs.
+"""torch runner: a generator module (loaded by :mod:`.loader`), eager on CPU or CUDA, optionally as CUDA graphs.
 
-CPU: ``inference_mode`` and channels_last weights (ConvTranspose2d in NCHW takes a slower path:
-channels_last measured 1.1x faster on one thread and 2-5x with two threads on a busy 2-core
-box, dcgan-16/32), fp32 or bf16 autocast (bf16 pays off only on CPUs with AMX/avx512_bf16). The channels_last output is converted to
-uint8 NHWC straight from its memory, without making it NCHW-contiguous first.
+CPU: ``inference_mode``, channels_last weights, fp32 or bf16 autocast (bf16 pays off only on
+CPUs with AMX/avx512_bf16). ``run`` returns the float output in the module's own memory layout
+(NHWC memory under channels_last), which the Generator converts to uint8 NHWC without making it
+NCHW-contiguous first.
 
 CUDA: fp32, bf16 or fp16 autocast; the float -> uint8 conversion runs on the GPU and one uint8
-copy comes back (``run_uint8``). With ``cuda_graphs=True`` the forward pass and the conversion
-are captured once per batch size (warm-up on a side stream first, as torch requires) and
-replayed; static buffers are shared, so graph replays are serialized by a lock. Eager calls
-from several threads run concurrently (the module is read-only in inference mode).
-
-torch is imported when a runner is built, never at module import.
+copy comes back (``run_uint8``; the runner ``converts_on_device``). With ``cuda_graphs=True`` the
+forward pass and the conversion are captured once per batch size (warm-up on a side stream
+first, as torch requires) and replayed; static buffers are shared, so graph replays are
+serialized by a lock. Eager calls from several threads run concurrently (the module is
+read-only in inference mode).
 """
 
 from __future__ import annotations
@@ -19,38 +18,16 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ganedge.errors import BackendUnavailableError, BadInputError, ClosedError
-from ganedge.images import to_uint8_nhwc
-from ganedge.sdk.backends.base import NonFiniteOutputError, Runner, check_finite
+from ganedge.errors import BadInputError, ClosedError
+from ganedge.sdk.backends.base import NonFiniteOutputError, Runner
+from ganedge.sdk.backends.pytorch.convert import torch_uint8_nhwc, uint8_affine
+from ganedge.sdk.backends.pytorch.loader import load_module
 
-TORCH_HINT = "pip install 'ganedge[train]'"
-PRECISIONS = ("fp32", "bf16", "fp16")
 _MAX_GRAPHS = 8  # captured batch sizes kept; each holds its own static buffers
-
-
-def import_torch():
-    try:
-        import torch
-    except ImportError:
-        raise BackendUnavailableError(f"the torch backend (run directories) needs torch: {TORCH_HINT}; "
-                                      "or export the run to ONNX and load the .onnx file") from None
-    return torch
-
-
-def torch_uint8_nhwc(images):
-    """float (N, C, H, W) tensor in [-1, 1] -> uint8 (N, H, W, C) on the same device, equal to
-    ``ganedge.images.to_uint8_reference``: float32 multiply, then add (two roundings, never an FMA),
-    floor, clamp, cast."""
-    import torch
-
-    y = images.to(torch.float32) * 127.5
-    y.add_(128.0).floor_().clamp_(0.0, 255.0)
-    return y.to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 
 def _nonfinite_rows(torch, x) -> list[int]:
@@ -67,42 +44,20 @@ class TorchRunner(Runner):
 
     def __init__(self, run_dir: str | os.PathLike, device: str = "cpu", threads: int | None = None, *,
                  precision: str = "fp32", channels_last: bool = True, cuda_graphs: bool = False, ema: bool = True):
-        torch = import_torch()
-        from ganedge.export.metadata import manifest_from_run
-        from ganedge.train.checkpoint import load_generator
-
-        try:
-            self._device = torch.device(device)
-        except (RuntimeError, TypeError):
-            raise BadInputError(f"device {device!r} is not one of cpu, cuda, cuda:N") from None
+        loaded = load_module(run_dir, device, threads, precision=precision, channels_last=channels_last,
+                             cuda_graphs=cuda_graphs, ema=ema)
+        super().__init__(loaded.manifest)
+        torch = self._torch = loaded.torch
+        self._generator, self._device = loaded.module, loaded.device
+        self.channels_last = loaded.channels_last
+        self.run_dir = loaded.source
+        self.weights = loaded.weights
         kind = self._device.type
-        if kind not in ("cpu", "cuda"):
-            raise BadInputError(f"device {device!r} is not one of cpu, cuda, cuda:N")
-        if kind == "cuda" and not torch.cuda.is_available():
-            raise BackendUnavailableError(f"device {device!r} requested but torch {torch.__version__} sees no GPU "
-                                          "(a CPU build, or no driver); install torch with CUDA or use device='cpu'")
-        if precision not in PRECISIONS:
-            raise BadInputError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-        if precision == "fp16" and kind == "cpu":
-            raise BadInputError("fp16 runs on CUDA only; on the CPU use precision='bf16' or 'fp32'")
-        if cuda_graphs and kind != "cuda":
-            raise BadInputError("cuda_graphs=True needs device='cuda'")
-        if threads is not None:
-            if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-                raise BadInputError(f"threads must be a positive integer, got {threads!r}")
-            torch.set_num_threads(threads)  # process-wide in torch: only when asked for
-
-        generator, config, meta = load_generator(run_dir, ema=ema, device=str(self._device))
-        super().__init__(manifest_from_run(run_dir, config, meta, precision=precision))
-        self.channels_last = bool(channels_last) and any(p.dim() == 4 for p in generator.parameters())
-        if self.channels_last:
-            generator = generator.to(memory_format=torch.channels_last)
-        self._torch, self._generator = torch, generator
-        self.run_dir = Path(run_dir)
-        self.weights = meta.get("weights", "G_ema" if ema else "G")
         self.device = str(self._device) if self._device.index is not None or kind == "cpu" else "cuda:0"
+        self.converts_on_device = kind == "cuda"
         self.precision = precision
         self._autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self._scale, self._offset = uint8_affine(self.manifest.output_range)
         self.cuda_graphs = bool(cuda_graphs)
         self._graphs: OrderedDict[int, _Graph] = OrderedDict()
         self._graph_lock = threading.Lock()
@@ -127,27 +82,28 @@ class TorchRunner(Runner):
             raise ClosedError(f"the torch runner for {self.run_dir} was closed")
 
     def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """float32 (n, C, H, W), in NHWC memory under channels_last on the CPU (the caller may make it contiguous)."""
         self._check_open()
         torch = self._torch
         with torch.inference_mode():
-            x = self._forward(*self._inputs(z, labels))
-            return x.to(torch.float32).contiguous().cpu().numpy()  # (n, C, H, W) NCHW
+            x = self._forward(*self._inputs(z, labels)).to(torch.float32)
+            return x.numpy() if self._device.type == "cpu" else x.contiguous().cpu().numpy()
+
+    def _to_uint8(self, x):
+        return torch_uint8_nhwc(x, self._scale, self._offset)
 
     def run_uint8(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """uint8 (n, H, W, C) converted on the GPU with one copy back (CUDA only: ``converts_on_device``)."""
         self._check_open()
         torch = self._torch
-        if self._device.type == "cpu":
-            with torch.inference_mode():
-                x = self._forward(*self._inputs(z, labels)).to(torch.float32)
-            images = x.numpy()  # NCHW shape; NHWC memory with channels_last, so the transpose below is a plain copy
-            check_finite(images)
-            return to_uint8_nhwc(images, inplace=True)
+        if not self.converts_on_device:
+            raise BadInputError("run_uint8 converts on the GPU; this torch runner is on the CPU (use run)")
         if self.cuda_graphs:
             return self._run_graph(z, labels)
         with torch.inference_mode():
             x = self._forward(*self._inputs(z, labels))
             bad = ~torch.isfinite(x).all()
-            images = torch_uint8_nhwc(x).cpu()  # the one device -> host copy; waits for the GPU
+            images = self._to_uint8(x).cpu()  # the one device -> host copy; waits for the GPU
             if bool(bad):
                 raise NonFiniteOutputError("the model produced NaN/Inf", _nonfinite_rows(torch, x))
         return images.numpy()
@@ -161,7 +117,7 @@ class TorchRunner(Runner):
 
         def step():
             x = self._forward(z, labels, cache=False)  # autocast's weight cache must not live across a capture
-            return torch_uint8_nhwc(x), ~torch.isfinite(x).all(), x
+            return self._to_uint8(x), ~torch.isfinite(x).all(), x
 
         side = torch.cuda.Stream(device=dev)
         side.wait_stream(torch.cuda.current_stream(dev))

@@ -1,0 +1,1 @@
+"""onnxruntime backend: ``loader`` (the session factory, providers, I/O check) and ``runner``."""

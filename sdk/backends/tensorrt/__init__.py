@@ -1,0 +1,1 @@
+"""TensorRT backend: ``loader`` (TensorRT, the GPU's facts, sidecar checks, deserialisation) and ``runner``."""
