@@ -6,8 +6,14 @@ ConvTranspose) -> ``precision`` (fp16, int8) -> ``validate`` (+ ``quality`` for 
 Around it: ``safety`` (refuse unsafe ONNX files; no onnx needed), ``lint`` (TensorRT parser
 compatibility), ``flops`` (FLOPs per sample), ``describe`` (``ganedge inspect``), ``verify``
 (``ganedge verify``), ``compare`` (error statistics), ``speed`` (side-by-side images/s) and
-``settings`` (per-architecture opset, gates and int8 policy).
+``settings`` (per-architecture opset, gates and int8 policy). For generators trained elsewhere:
+``module_api`` (``export_module``, ``save_weights``), ``batching`` (dynamic or fixed batch),
+``fp16_fallback`` (mixed precision when plain fp16 fails) and ``adopt`` (foreign ONNX files).
 
 Importing this package imports nothing heavy; torch, onnx and onnxruntime load inside the
 functions that need them.
 """
+
+from ganedge.export.module_api import export_module, save_weights
+
+__all__ = ["export_module", "save_weights"]

@@ -68,8 +68,9 @@ def io_signature(model) -> dict[str, list[dict]]:
     return {"inputs": describe(model.graph.input), "outputs": describe(model.graph.output)}
 
 
-def check_io_contract(model, manifest: Manifest, where: str = "exported model") -> None:
-    """Raise ArtifactError unless the graph's inputs/outputs are what ``manifest`` promises."""
+def check_io_contract(model, manifest: Manifest, where: str = "exported model", fixed_batch: int | None = None) -> None:
+    """Raise ArtifactError unless the graph's inputs/outputs are what ``manifest`` promises (a dynamic batch
+    shared by all of them, or ``fixed_batch`` everywhere)."""
     inits = {t.name for t in model.graph.initializer}
     inputs = {v.name: v for v in model.graph.input if v.name not in inits}
     outputs = {v.name: v for v in model.graph.output}
@@ -88,10 +89,14 @@ def check_io_contract(model, manifest: Manifest, where: str = "exported model") 
             raise ArtifactError(f"{where}: '{name}' has element type {value.type.tensor_type.elem_type}, expected {dtype}")
         if len(dims) != 1 + len(rest) or dims[1:] != rest:
             raise ArtifactError(f"{where}: '{name}' has shape {dims}, expected [batch, {', '.join(map(str, rest))}]")
+        if fixed_batch is not None:
+            if dims[0] != fixed_batch:
+                raise ArtifactError(f"{where}: '{name}' has batch dimension {dims[0]}, expected the fixed {fixed_batch}")
+            continue
         if not isinstance(dims[0], str) or dims[0] == "?":
             raise ArtifactError(f"{where}: '{name}' has a fixed batch dimension {dims[0]}; the export must be dynamic")
         batch_names.add(dims[0])
-    if len(batch_names) != 1:
+    if fixed_batch is None and len(batch_names) != 1:
         raise ArtifactError(f"{where}: inputs and output use different batch dimensions {sorted(batch_names)}")
     if external_tensors(model):
         raise ArtifactError(f"{where} keeps weights in external files; ganedge writes one self-contained file")

@@ -1,13 +1,16 @@
-"""``ganedge export onnx``: the pipeline, as small steps each callable alone (STYLE.md, practice 4).
+"""``ganedge export onnx``: the pipeline, as small steps each callable alone.
 
-    load_source -> export_generator -> check_model/check_io_contract      (torch_export, check)
-      -> [fp16: to_fp16] [int8: subpixel_convtranspose -> to_int8]       (rewrite, precision)
-      -> validate_session (+ fd_comparison for int8)                      (validate, quality)
-      -> write_model, with the manifest in the metadata                   (metadata, fsutil)
+    load_source -> export_with_batch_fallback -> check_model/check_io_contract  (models.load, batching, check)
+      -> [fp16: fp16_with_fallback] [int8: subpixel_convtranspose -> to_int8]    (fp16_fallback, rewrite, precision)
+      -> validate_session (+ fd_comparison for int8)                            (validate, quality)
+      -> write_model, with the manifest in the metadata                         (onnx_meta, fsutil)
 
-Every variant is validated before anything is written; a variant that fails its gate is not
-written (``keep_failed`` writes it anyway, and the result still says it failed). If the fp32
-graph itself fails, nothing is written at all: fp16 and int8 are derived from it.
+The source is a run directory, a module reference (``FILE.py:NAME`` / ``package.module:NAME``, a
+generator trained elsewhere) or an already loaded :class:`~ganedge.models.load.TorchSource`
+(:func:`ganedge.export.export_module`). Every variant is validated before anything is written; a
+variant that fails its gate is not written (``keep_failed`` writes it anyway, and the result still
+says it failed). If the fp32 graph itself fails, nothing is written at all: fp16 and int8 are derived
+from it.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ganedge.errors import BadInputError, ConfigError, OutputError, ValidationError
-from ganedge.fsutil import atomic_path
 from ganedge.artifacts.manifest import Manifest, sha256_file
-
-from ganedge.export.settings import PRECISIONS, ExportSettings, check_opset, settings_for
+from ganedge.errors import BadInputError, ConfigError, OutputError, ValidationError
+from ganedge.export.check import check_io_contract, check_model
+from ganedge.export.settings import PRECISIONS, ExportSettings, check_opset, settings_for_source
+from ganedge.fsutil import atomic_path
 
 Log = Callable[[str], None]
 
@@ -42,6 +45,8 @@ class ExportOptions:
     fd: bool = True  # False: skip the FD half of the int8 gate (reported as skipped)
     fd_samples: int | None = None
     lint: bool = True
+    fixed_batch: int | None = None  # export at this fixed batch instead of trying a dynamic one
+    fp16_fallback: bool = True  # keep nodes in fp32 until the fp16 variant passes its gate
 
 
 @dataclass
@@ -54,6 +59,8 @@ class VariantResult:
     gate: Any = None  # validate.GateResult
     lint: Any = None  # lint.LintReport
     rewrites: list[str] = field(default_factory=list)
+    kept_fp32: list[str] = field(default_factory=list)  # fp16: nodes the fallback kept in fp32
+    fallback: list[str] = field(default_factory=list)  # fp16: what each fallback round did
     seconds: float = 0.0
     size_bytes: int | None = None
     sha256: str | None = None
@@ -67,17 +74,20 @@ class VariantResult:
                 "requested": self.requested, "written": self.written,
                 "skipped": self.skipped, "passed": None if self.gate is None else self.gate.passed,
                 "seconds": round(self.seconds, 3), "size_bytes": self.size_bytes, "sha256": self.sha256,
-                "rewrites": self.rewrites, "gate": None if self.gate is None else self.gate.to_dict(),
+                "rewrites": self.rewrites, "kept_fp32": self.kept_fp32, "fallback": self.fallback,
+                "gate": None if self.gate is None else self.gate.to_dict(),
                 "lint": None if self.lint is None else self.lint.to_dict()}
 
 
 @dataclass
 class ExportResult:
-    run_dir: Path
+    source: str  # the run directory or module reference as given
     manifest: Manifest
     opset: int
-    weights: str  # "G_ema" or "G"
+    weights: str  # "G_ema"/"G" for a run; the weights file or "as built" for a module
     validated: bool
+    is_run_dir: bool = True
+    batch: str = "dynamic"  # or "fixed at N (why)"
     variants: list[VariantResult] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -100,7 +110,8 @@ class ExportResult:
         return "; ".join(parts) + tail
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_dir": str(self.run_dir), "arch": self.manifest.arch, "opset": self.opset,
+        return {"source": self.source, "run_dir": self.source if self.is_run_dir else None, "batch": self.batch,
+                "arch": self.manifest.arch, "opset": self.opset,
                 "weights": self.weights, "validated": self.validated, "passed": self.passed,
                 "seconds": round(self.seconds, 3), "manifest": self.manifest.to_dict(),
                 "variants": [v.to_dict() for v in self.variants]}
@@ -143,24 +154,6 @@ def check_output_path(path: Path) -> None:
         raise OutputError(f"cannot write {path}: folder {probe} is not writable; choose another -o")
 
 
-def load_source(run_dir: str | os.PathLike, ema: bool = True):
-    """(generator, RunConfig, ExportSettings, manifest, weights name) from a run directory."""
-    from ganedge.artifacts.run_dir import is_run_dir, manifest_from_run
-    from ganedge.models.load import load_generator
-
-
-    run_dir = Path(run_dir)
-    if not run_dir.exists():
-        raise BadInputError(f"{run_dir} does not exist; pass a run directory written by `ganedge train`")
-    if not is_run_dir(run_dir):
-        raise BadInputError(f"{run_dir} is not a ganedge run directory (no config.json); "
-                            "`ganedge export onnx` exports a trained run")
-    generator, config, meta = load_generator(run_dir, ema=ema)
-    settings = settings_for(config.model.arch)
-    manifest = manifest_from_run(run_dir, config, meta)
-    return generator, config, settings, manifest, str(meta.get("weights", "G"))
-
-
 def write_model(model, path: Path) -> tuple[int, str]:
     """Serialize ``model`` to ``path`` atomically; returns (size in bytes, sha256)."""
     data = model.SerializeToString()
@@ -172,70 +165,95 @@ def write_model(model, path: Path) -> tuple[int, str]:
 # --- the whole pipeline -------------------------------------------------------------------------
 
 
-def export_onnx(run_dir: str | os.PathLike, output: str | os.PathLike, options: ExportOptions = ExportOptions(),
-                log: Log = lambda _: None) -> ExportResult:
-    """Export, validate and write the requested precisions. Returns the result; never raises on a failed gate."""
-    from ganedge.export.check import check_io_contract, check_model
-    from ganedge.export.torch_export import export_generator
+def export_onnx(source, output: str | os.PathLike, options: ExportOptions = ExportOptions(),
+                log: Log = lambda _: None, spec=None) -> ExportResult:
+    """Export, validate and write the requested precisions. Returns the result; never raises on a failed gate.
+
+    ``source``: a run directory, a module reference or a TorchSource; ``spec`` (a ModuleSpec) describes a
+    module reference (latent dim, classes, output range, weights file, class names).
+    """
+    from ganedge.models.load import TorchSource, load_source
 
     started = time.perf_counter()
     paths = variant_paths(output, options.precisions)
     for path in paths.values():
         check_output_path(path)
-    generator, config, settings, manifest, weights = load_source(run_dir, options.ema)
-    precisions = _offered(options, settings, log)
+    src = source if isinstance(source, TorchSource) else load_source(source, ema=options.ema, spec=spec)
+    settings = settings_for_source(src.manifest.arch, src.is_run_dir)
     opset = check_opset(options.opset if options.opset is not None else settings.opset)
+    result = ExportResult(source=src.text, manifest=src.manifest, opset=opset, weights=src.weights,
+                          validated=options.validate, is_run_dir=src.is_run_dir)
+    fp32, reference, export_seconds = _fp32_graph(src, settings, options, opset, result, log)
+    dataset_options = src.config.dataset_options if src.config else None
+    export_variants(fp32, reference, settings, options, paths, result, log, export_seconds, dataset_options)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def export_variants(fp32, reference, settings: ExportSettings, options: ExportOptions, paths: dict[str, Path],
+                    result: ExportResult, log: Log, fp32_seconds: float = 0.0, dataset_options=None) -> None:
+    """Validate the fp32 graph, derive and validate the other precisions, write what passed (into ``result``).
+
+    ``reference``: what every variant is graded against (PyTorch's outputs, or the original file's for
+    an adopted ONNX); None skips validation.
+    """
+    manifest = result.manifest
+    precisions = _offered(options, settings, log)
     gates = settings.gates.override(atol=options.atol, min_psnr=options.min_psnr,
                                     max_uint8_diff=options.max_uint8_diff, max_fd_increase=options.max_fd_increase)
-    result = ExportResult(run_dir=Path(run_dir), manifest=manifest, opset=opset, weights=weights,
-                          validated=options.validate)
-
-    if options.ema and weights != "G_ema":
-        log(f"note: {run_dir} has no EMA weights (G_ema); exporting the raw generator G.")
-    log(f"Exporting {manifest.arch} generator ({weights} weights) from {run_dir} with torch.onnx (opset {opset})...")
-    t0 = time.perf_counter()
-    fp32 = export_generator(generator, manifest, opset)
-    check_model(fp32)
-    check_io_contract(fp32, manifest)
-    export_seconds = time.perf_counter() - t0
-    reference = None
-    if options.validate:
-        from ganedge.export.validate import reference_outputs
-
-        reference = reference_outputs(generator, manifest, settings)
-    built: dict[str, Any] = {}
+    fp32_variant = VariantResult("fp32", paths.get("fp32", next(iter(paths.values()))), requested="fp32" in precisions)
     # The fp32 graph is always validated (fp16/int8 derive from it) and always reported, even when
     # only a variant was asked for: its failure must fail the export.
-    fp32_variant = VariantResult("fp32", paths.get("fp32", Path(output)), requested="fp32" in precisions)
     _validate(fp32_variant, fp32, reference, gates, log, name=None if fp32_variant.requested else "the fp32 graph")
-    fp32_variant.seconds = export_seconds + fp32_variant.seconds
+    fp32_variant.seconds += fp32_seconds
     result.variants.append(fp32_variant)
-    if fp32_variant.requested:
-        built["fp32"] = fp32
+    built: dict[str, Any] = {"fp32": fp32} if fp32_variant.requested else {}
     if fp32_variant.failed and not options.keep_failed:
         for p in precisions:
             if p != "fp32":
                 result.variants.append(VariantResult(p, paths[p], skipped="the fp32 graph failed its gate"))
         log("fp32 export failed its gate: nothing written.")
-        result.seconds = time.perf_counter() - started
-        return result
+        return
     fp32_fd = None
     for precision in (p for p in precisions if p != "fp32"):
         variant = VariantResult(precision, paths[precision])
         t0 = time.perf_counter()
         log(f"Building the {precision} variant...")
-        model = _build_variant(precision, fp32, manifest, settings, reference, gates, variant, log)
-        check_model(model, where=f"{precision} model")
-        _validate(variant, model, reference, gates, log)
-        if precision == "int8" and variant.gate is not None:
-            fp32_fd = _int8_fd(variant, fp32, model, manifest, settings, options, gates, log,
-                               dataset_options=config.dataset_options)
+        if precision == "fp16":
+            model = _fp16_variant(fp32, reference, gates, options, variant, log)
+        else:
+            model = _build_int8(fp32, manifest, settings, reference, gates, variant, log)
+            check_model(model, where=f"{precision} model")
+            _validate(variant, model, reference, gates, log)
+            if variant.gate is not None:
+                fp32_fd = _int8_fd(variant, fp32, model, manifest, settings, options, gates, log,
+                                   dataset_options=dataset_options)
         variant.seconds += time.perf_counter() - t0
         result.variants.append(variant)
         built[precision] = model
-    _write_all(result, built, manifest, options, opset, weights, fp32_fd, log)
-    result.seconds = time.perf_counter() - started
-    return result
+    _write_all(result, built, manifest, options, result.opset, result.weights, fp32_fd, log)
+
+
+def _fp32_graph(src, settings: ExportSettings, options: ExportOptions, opset: int, result: ExportResult, log: Log):
+    """(the checked fp32 ModelProto, the PyTorch reference or None, seconds); records the batch decision in ``result``."""
+    from ganedge.export.batching import export_with_batch_fallback
+
+    if src.is_run_dir and options.ema and src.weights != "G_ema":
+        log(f"note: {src.text} has no EMA weights (G_ema); exporting the raw generator G.")
+    log(f"Exporting {src.manifest.arch} generator ({src.weights} weights) from {src.text} with torch.onnx "
+        f"(opset {opset})...")
+    t0 = time.perf_counter()
+    fp32, batch = export_with_batch_fallback(src.generator, src.manifest, opset, options.fixed_batch, log)
+    check_model(fp32)
+    check_io_contract(fp32, src.manifest, fixed_batch=batch.fixed)
+    result.batch = batch.describe()
+    log(f"  batch: {result.batch}")
+    reference = None
+    if options.validate:
+        from ganedge.export.validate import reference_outputs
+
+        reference = reference_outputs(src.generator, src.manifest, settings)
+    return fp32, reference, time.perf_counter() - t0
 
 
 def _offered(options: ExportOptions, settings: ExportSettings, log: Log) -> tuple[str, ...]:
@@ -248,14 +266,41 @@ def _offered(options: ExportOptions, settings: ExportSettings, log: Log) -> tupl
     return precisions
 
 
-def _build_variant(precision, fp32, manifest, settings, reference, gates, variant, log):
+def _fp16_variant(fp32, reference, gates, options: ExportOptions, variant: VariantResult, log: Log):
+    """The fp16 model, validated; with the fallback on, nodes kept in fp32 until it passes."""
+    from ganedge.export.fp16_fallback import fp16_with_fallback
+    from ganedge.export.precision import to_fp16
+
+    if reference is None:  # --no-validate: nothing to fall back on
+        return to_fp16(fp32)
+
+    def validate(model):
+        check_model(model, where="fp16 model")
+        from ganedge.export.validate import validate_session
+        from ganedge.sdk.backends.onnxrt.loader import create_session
+
+        return validate_session(create_session(model).session, reference, "fp16", gates,
+                                against=f"fp32 {reference.against}")
+
+    t0 = time.perf_counter()
+    outcome = fp16_with_fallback(fp32, reference, validate, log, fallback=options.fp16_fallback)
+    variant.gate, variant.kept_fp32, variant.fallback = outcome.gate, outcome.kept_fp32, outcome.steps
+    variant.seconds += time.perf_counter() - t0
+    if outcome.kept_fp32:
+        log(f"  fp16 fallback kept {len(outcome.kept_fp32)} node(s) in fp32: {', '.join(outcome.kept_fp32[:8])}"
+            + (" ..." if len(outcome.kept_fp32) > 8 else ""))
+    for line in variant.gate.report_lines(variant.path.name):
+        log(line)
+    return outcome.model
+
+
+def _build_int8(fp32, manifest, settings, reference, gates, variant, log):
     import onnx
 
-    from ganedge.export.precision import to_fp16, to_int8
+    from ganedge.export.batching import static_batch_of
+    from ganedge.export.precision import to_int8
     from ganedge.export.rewrite import subpixel_convtranspose
 
-    if precision == "fp16":
-        return to_fp16(fp32)
     base = onnx.ModelProto()
     base.CopyFrom(fp32)
     if settings.subpixel_rewrite:
@@ -266,7 +311,7 @@ def _build_variant(precision, fp32, manifest, settings, reference, gates, varian
         if records and reference is not None:
             _check_rewrite_exact(base, reference, gates, log)
     log(f"  calibrating int8 on {settings.calibration_samples} random latents (seeds from {settings.calibration_seed})")
-    return to_int8(base, manifest, settings)
+    return to_int8(base, manifest, settings, fixed_batch=static_batch_of(fp32))
 
 
 def _check_rewrite_exact(model, reference, gates, log: Log) -> None:
@@ -274,8 +319,8 @@ def _check_rewrite_exact(model, reference, gates, log: Log) -> None:
     from ganedge.sdk.backends.onnxrt.loader import create_session
     from ganedge.export.validate import validate_session
 
-    check = validate_session(create_session(model).session, reference, "fp32", gates, against="PyTorch")
-    log(f"  rewritten fp32 graph vs PyTorch: max diff {check.stats.max_abs:.3g}")
+    check = validate_session(create_session(model).session, reference, "fp32", gates, against=reference.against)
+    log(f"  rewritten fp32 graph vs {reference.against}: max diff {check.stats.max_abs:.3g}")
     if not check.passed:
         raise ValidationError(f"the sub-pixel rewrite changed the fp32 output (max diff {check.stats.max_abs:.3g}); "
                               "please report this bug with the run's config.json")
@@ -288,7 +333,7 @@ def _validate(variant: VariantResult, model, reference, gates, log: Log, name: s
     from ganedge.export.validate import validate_session
 
     t0 = time.perf_counter()
-    against = "PyTorch" if variant.precision == "fp32" else "fp32 PyTorch"
+    against = reference.against if variant.precision == "fp32" else f"fp32 {reference.against}"
     variant.gate = validate_session(create_session(model).session, reference, variant.precision, gates, against=against)
     variant.seconds += time.perf_counter() - t0
     for line in variant.gate.report_lines(name or variant.path.name):
@@ -328,11 +373,14 @@ def _write_all(result: ExportResult, built: dict, manifest: Manifest, options: E
             fd = fp32_fd
         export_facts = {"opset": opset, "weights": weights, "validated": variant.gate is not None,
                         "passed": None if variant.gate is None else variant.gate.passed,
-                        "rewrites": variant.rewrites}
+                        "rewrites": variant.rewrites, "batch": result.batch}
+        if variant.kept_fp32:
+            export_facts["kept_fp32"] = variant.kept_fp32
         if variant.gate is not None:
             export_facts["psnr_db"] = variant.gate.to_dict()["psnr_db"]
             export_facts["max_abs_error"] = variant.gate.stats.max_abs
-        variant_manifest = manifest.replace(precision=variant.precision, fd=fd, extra={"export": export_facts})
+        variant_manifest = manifest.replace(precision=variant.precision, fd=fd,
+                                            extra={**manifest.extra, "export": export_facts})
         set_manifest(model, variant_manifest)
         model.producer_name, model.producer_version = "ganedge", manifest.ganedge_version  # the quantizer renames it
         if options.lint:

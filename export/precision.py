@@ -28,32 +28,78 @@ from ganedge.artifacts.onnx_meta import INPUT_LABEL, INPUT_Z
 _CALIBRATION_BATCH = 32
 
 
-def to_fp16(model):
-    """fp16 copy of an fp32 model; inputs/outputs stay float32."""
+def to_fp16(model, keep_fp32: list[str] | None = None):
+    """fp16 copy of an fp32 model; inputs/outputs stay float32, and the nodes named in ``keep_fp32`` stay fp32
+    (the converter puts Casts around them; see ``export/fp16_fallback.py`` for who picks them)."""
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    # Gather on the label-embedding table stays correct in fp16; no op needs blocking in our graphs,
-    # and an empty block list keeps onnxruntime's default list (meant for transformer ops) out.
     from ganedge.export.rewrite import toposort
 
-    half = convert_float_to_float16(model, keep_io_types=True, op_block_list=[], force_fp16_initializers=True)
+    # An empty op block list keeps onnxruntime's default list (meant for transformer ops) out: every op of a
+    # generator graph runs in fp16 unless a node is named in keep_fp32.
+    half = convert_float_to_float16(model, keep_io_types=True, op_block_list=[], node_block_list=list(keep_fp32 or []),
+                                    force_fp16_initializers=True)
+    if keep_fp32:
+        drop_fp16_round_trips(half.graph, set(keep_fp32))
     toposort(half.graph)  # the converter appends its input Casts at the end of the node list
     return half
+
+
+_FLOAT, _FLOAT16 = 1, 10  # onnx.TensorProto element types
+
+
+def _cast_to(node) -> int | None:
+    if node.op_type != "Cast":
+        return None
+    return next((a.i for a in node.attribute if a.name == "to"), None)
+
+
+def drop_fp16_round_trips(graph, kept: set[str]) -> int:
+    """Rewire ``fp32 -> Cast(fp16) -> Cast(fp32)`` pairs to use the fp32 tensor, where the fp32 tensor comes from a
+    node in ``kept`` (so it is float32 for sure); returns how many were bypassed.
+
+    The converter passes a tensor between two nodes kept in fp32 through fp16 and back, which overflows
+    exactly the values the nodes were kept in fp32 for. Bypassing the pair only removes a rounding.
+    """
+    producers = {out: node for node in graph.node for out in node.output}
+    outputs = {o.name for o in graph.output}
+    bypassed = 0
+    for node in graph.node:
+        inner = producers.get(node.input[0]) if node.input else None
+        if _cast_to(node) != _FLOAT or inner is None or _cast_to(inner) != _FLOAT16 or node.output[0] in outputs:
+            continue
+        origin = producers.get(inner.input[0])
+        if origin is None or origin.name not in kept:
+            continue
+        source, target = inner.input[0], node.output[0]
+        for consumer in graph.node:
+            for k, name in enumerate(consumer.input):
+                if name == target:
+                    consumer.input[k] = source
+        bypassed += 1
+    used = {name for node in graph.node for name in node.input} | outputs
+    while True:  # drop Casts nothing reads any more (a dropped one may leave its feeder unread)
+        dead = [n for n in graph.node if n.op_type == "Cast" and not any(o in used for o in n.output)]
+        if not dead:
+            return bypassed
+        for n in dead:
+            graph.node.remove(n)
+        used = {name for node in graph.node for name in node.input} | outputs
 
 
 class LatentCalibrationReader:
     """onnxruntime CalibrationDataReader over random latents (and uniform labels if conditional)."""
 
-    def __init__(self, manifest: Manifest, samples: int, first_seed: int):
-        self.manifest, self.samples, self.first_seed = manifest, samples, first_seed
+    def __init__(self, manifest: Manifest, samples: int, first_seed: int, batch: int = _CALIBRATION_BATCH):
+        self.manifest, self.samples, self.first_seed, self.batch = manifest, samples, first_seed, batch
         self.rewind()
 
     def rewind(self) -> None:
         self._batches = iter(self._make_batches())
 
     def _make_batches(self):
-        for start in range(0, self.samples, _CALIBRATION_BATCH):
-            seeds = seed_range(self.first_seed + start, min(_CALIBRATION_BATCH, self.samples - start))
+        for start in range(0, self.samples - self.batch + 1, self.batch):  # whole batches: a fixed-batch graph takes no other
+            seeds = seed_range(self.first_seed + start, self.batch)
             feed = {INPUT_Z: latents(seeds, self.manifest.latent_dim)}  # (n, latent_dim)
             if self.manifest.num_classes:
                 feed[INPUT_LABEL] = (seeds % np.uint64(self.manifest.num_classes)).astype(np.int64)  # (n,)
@@ -100,13 +146,14 @@ def _without_preprocess_advice():
         root.removeFilter(advice)
 
 
-def to_int8(model, manifest: Manifest, settings: ExportSettings):
+def to_int8(model, manifest: Manifest, settings: ExportSettings, fixed_batch: int | None = None):
     """Static QDQ int8 copy of an fp32 model, calibrated on random latents. Returns an ``onnx.ModelProto``."""
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     exclude = last_layer_nodes(model) if settings.exclude_last_layer_from_int8 else []
-    reader = LatentCalibrationReader(manifest, settings.calibration_samples, settings.calibration_seed)
+    reader = LatentCalibrationReader(manifest, settings.calibration_samples, settings.calibration_seed,
+                                     batch=fixed_batch or _CALIBRATION_BATCH)
     with tempfile.TemporaryDirectory(prefix="ganedge-int8-") as tmp, _without_preprocess_advice():
         source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save(model, str(source))

@@ -39,14 +39,14 @@ def make_evaluator(manifest: Manifest, n: int | None, dataset_options: dict[str,
 
 def sample_uint8(session, manifest: Manifest, n: int, first_seed: int = FD_FIRST_SEED) -> np.ndarray:
     """uint8 (n, H, W, C) images from an onnxruntime session on seeds first_seed.. (labels = seed mod classes)."""
-    from ganedge.artifacts.onnx_meta import feeds
+    from ganedge.export.batching import run_onnx
     from ganedge.export.validate import labels_for
 
     out = np.empty((n, manifest.height, manifest.width, manifest.channels), dtype=np.uint8)
     for start in range(0, n, _SAMPLE_BATCH):
         seeds = seed_range(first_seed + start, min(_SAMPLE_BATCH, n - start))
-        images = session.run(None, feeds(latents(seeds, manifest.latent_dim), labels_for(seeds, manifest.num_classes)))[0]
-        to_uint8_nhwc(np.asarray(images, dtype=np.float32), out=out[start:start + len(seeds)], inplace=True)
+        images = run_onnx(session, latents(seeds, manifest.latent_dim), labels_for(seeds, manifest.num_classes))
+        to_uint8_nhwc(images, out=out[start:start + len(seeds)], inplace=True, output_range=manifest.output_range)
     return out
 
 

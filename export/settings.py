@@ -125,3 +125,13 @@ def check_opset(opset: int) -> int:
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise BadInputError(f"--opset {opset} is not supported; choose {MIN_OPSET}..{MAX_OPSET} (default 20)")
     return opset
+
+
+# Generators trained elsewhere (module references, adopted ONNX files): nothing is known about their
+# structure ahead of time, so every precision is offered and each model's own gate decides.
+FOREIGN = ExportSettings(arch="foreign")
+
+
+def settings_for_source(arch: str, is_run_dir: bool) -> ExportSettings:
+    """A run's architecture settings, or :data:`FOREIGN` for a generator ganedge did not train."""
+    return settings_for(arch) if is_run_dir else FOREIGN

@@ -40,11 +40,12 @@ def _quiet_exporter() -> Iterator[None]:
         registration.setLevel(old_level)
 
 
-def export_generator(generator, manifest: Manifest, opset: int):
-    """Trace ``generator`` (eval mode, on CPU) to ONNX with a dynamic batch. Returns an ``onnx.ModelProto``.
+def export_generator(generator, manifest: Manifest, opset: int, fixed_batch: int | None = None):
+    """Trace ``generator`` (eval mode, on CPU) to ONNX. Returns an ``onnx.ModelProto``.
 
     Inputs: ``z`` float32 (batch, latent_dim) and, if conditional, ``label`` int64 (batch,);
-    output ``image`` float32 (batch, C, H, W).
+    output ``image`` float32 (batch, C, H, W). The batch is dynamic unless ``fixed_batch`` is given
+    (for graphs whose shapes depend on the batch, such as a grouped conv with ``groups = batch``).
     """
     import torch
     from torch.export import Dim
@@ -53,13 +54,13 @@ def export_generator(generator, manifest: Manifest, opset: int):
 
     generator = generator.eval().cpu()
     conditional = manifest.num_classes > 0
-    z = torch.zeros(_TRACE_BATCH, manifest.latent_dim, dtype=torch.float32)
-    batch = Dim("batch")
-    args: tuple = (z,)
-    dynamic_shapes: tuple = ({0: batch},)
-    if conditional:
-        args = (z, torch.zeros(_TRACE_BATCH, dtype=torch.int64))
-        dynamic_shapes = ({0: batch}, {0: batch})
+    n = fixed_batch or _TRACE_BATCH
+    z = torch.zeros(n, manifest.latent_dim, dtype=torch.float32)
+    args: tuple = (z, torch.zeros(n, dtype=torch.int64)) if conditional else (z,)
+    dynamic_shapes = None
+    if fixed_batch is None:
+        batch = Dim("batch")
+        dynamic_shapes = ({0: batch}, {0: batch}) if conditional else ({0: batch},)
     input_names, output_names = io_names(manifest.num_classes)
     try:
         with _quiet_exporter(), torch.no_grad():

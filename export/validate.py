@@ -39,6 +39,8 @@ class Reference:
     z: list[np.ndarray]  # (n_b, latent_dim) each
     labels: list[np.ndarray | None]  # (n_b,) int64 each, None if unconditional
     images: list[np.ndarray]  # (n_b, C, H, W) float32 each
+    output_range: tuple[float, float] = (-1.0, 1.0)  # the model's, for the uint8 comparison
+    against: str = "PyTorch"  # what produced the images, for the report
 
     @property
     def all_seeds(self) -> list[int]:
@@ -60,7 +62,7 @@ def reference_outputs(generator, manifest: Manifest, settings: ExportSettings) -
     """Run the PyTorch generator on the validation seeds (CPU, eval mode, no grad)."""
     import torch
 
-    ref = Reference(seeds=[], z=[], labels=[], images=[])
+    ref = Reference(seeds=[], z=[], labels=[], images=[], output_range=tuple(manifest.output_range))
     with torch.no_grad():
         for seeds in settings.validation_seeds():
             z = latents(seeds, manifest.latent_dim)  # (n, latent_dim)
@@ -154,11 +156,11 @@ class GateResult:
 def validate_session(session, reference: Reference, precision: str, gates: Gates,
                      against: str = "PyTorch") -> GateResult:
     """Run ``session`` (onnxruntime) on the reference latents and grade it against ``gates``."""
-    from ganedge.artifacts.onnx_meta import feeds
+    from ganedge.export.batching import run_onnx
 
     outputs, batches = [], []
     for seeds, z, labels, expected in zip(reference.seeds, reference.z, reference.labels, reference.images):
-        got = np.asarray(session.run(None, feeds(z, labels))[0], dtype=np.float32)  # (n, C, H, W)
+        got = run_onnx(session, z, labels)  # (n, C, H, W)
         if got.shape != expected.shape:
             from ganedge.errors import ValidationError
 
@@ -169,7 +171,8 @@ def validate_session(session, reference: Reference, precision: str, gates: Gates
                         "max_abs": float(error_stats(expected, got).max_abs)})
     candidate, expected_all = np.concatenate(outputs), reference.all_images
     stats = error_stats(expected_all, candidate)
-    images = image_stats(to_uint8_nhwc(expected_all), to_uint8_nhwc(np.nan_to_num(candidate)))
+    images = image_stats(to_uint8_nhwc(expected_all, output_range=reference.output_range),
+                         to_uint8_nhwc(np.nan_to_num(candidate), output_range=reference.output_range))
     worst = images.worst(reference.all_seeds, k=5, per_image_max_abs=per_image_max_abs(expected_all, candidate))
     result = GateResult(precision=precision, against=against, tolerances={}, stats=stats, images=images,
                         batches=batches, worst=worst)

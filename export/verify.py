@@ -41,7 +41,7 @@ def default_tolerances(a: Manifest, b: Manifest, gates: Gates = Gates()) -> dict
 
 
 def check_compatible(a: Manifest, b: Manifest, name_a: str, name_b: str) -> None:
-    for attr in ("latent_dim", "image_shape", "num_classes"):
+    for attr in ("latent_dim", "image_shape", "num_classes", "output_range"):
         va, vb = getattr(a, attr), getattr(b, attr)
         if va != vb:
             raise BadInputError(f"{name_a} and {name_b} are different kinds of model: {attr} {va} vs {vb}; "
@@ -120,7 +120,8 @@ def compare_generators(gen_a, gen_b, seeds, *, atol: float | None = None, min_ps
         out_a[start:start + len(chunk)] = gen_a.generate(z, labels)
         out_b[start:start + len(chunk)] = gen_b.generate(z, labels)
     stats = error_stats(out_a, out_b)
-    images = image_stats(to_uint8_nhwc(out_a), to_uint8_nhwc(np.nan_to_num(out_b)))
+    span = gen_a.manifest.output_range
+    images = image_stats(to_uint8_nhwc(out_a, output_range=span), to_uint8_nhwc(np.nan_to_num(out_b), output_range=span))
     seed_list = [int(s) for s in seeds]
     max_abs = per_image_max_abs(out_a, out_b)
     worst = images.worst(seed_list, k=worst_k, per_image_max_abs=max_abs)
@@ -137,11 +138,16 @@ def compare_generators(gen_a, gen_b, seeds, *, atol: float | None = None, min_ps
 
 
 def verify_artifacts(path_a, path_b, seeds, *, atol=None, min_psnr=None, batch_size: int = 64,
-                     device: str = "auto") -> VerifyResult:
-    """Load both artifacts with ``ganedge.sdk.load`` and compare them."""
+                     device: str = "auto", module_options: dict | None = None) -> VerifyResult:
+    """Load both artifacts with ``ganedge.sdk.load`` and compare them; ``module_options`` (latent_dim,
+    weights, num_classes, output_range, class_names) describe whichever of them is a module reference."""
     from ganedge import sdk
+    from ganedge.models.reference import looks_like_reference
 
-    with sdk.load(path_a, device=device) as gen_a, sdk.load(path_b, device=device) as gen_b:
+    def load(path):
+        return sdk.load(path, device=device, **(module_options or {} if looks_like_reference(str(path)) else {}))
+
+    with load(path_a) as gen_a, load(path_b) as gen_b:
         return compare_generators(gen_a, gen_b, seeds, atol=atol, min_psnr=min_psnr, batch_size=batch_size,
                                   names=(str(path_a), str(path_b)))
 

@@ -20,13 +20,14 @@ from ganedge.artifacts.manifest import Manifest
 from ganedge.artifacts.run_dir import is_run_dir
 from ganedge.artifacts.trt_sidecar import ENGINE_SUFFIXES
 from ganedge.errors import ArtifactError, BackendUnavailableError, BadInputError
+from ganedge.models.reference import looks_like_reference
 from ganedge.sdk.backends import BACKEND_CHOICES
 from ganedge.sdk.generator import Generator
 
 log = logging.getLogger("ganedge.sdk")
 
 _ALIASES = {"ort": "onnxruntime", "onnx": "onnxruntime", "trt": "tensorrt", "pytorch": "torch", "pt": "torch"}
-_FAMILY = {"onnx": "onnxruntime", "engine": "tensorrt", "run_dir": "torch"}
+_FAMILY = {"onnx": "onnxruntime", "engine": "tensorrt", "run_dir": "torch", "module": "torch"}
 _WRONG_FAMILY = {
     ("onnx", "tensorrt"): "build an engine with `ganedge export trt MODEL.onnx -o model.engine`, or use "
                           "backend='onnxruntime', provider='tensorrt' (onnxruntime's TensorRT execution provider)",
@@ -35,13 +36,19 @@ _WRONG_FAMILY = {
     ("engine", "torch"): "load the run directory the engine was built from",
     ("run_dir", "onnxruntime"): "export it first: `ganedge export onnx RUN_DIR -o model.onnx`",
     ("run_dir", "tensorrt"): "export it first: `ganedge export onnx`, then `ganedge export trt`",
+    ("module", "onnxruntime"): "export it first: `ganedge export onnx FILE.py:NAME -o model.onnx --latent-dim N`",
+    ("module", "tensorrt"): "export it first: `ganedge export onnx FILE.py:NAME ...`, then `ganedge export trt`",
 }
 
 
-def artifact_kind(path: Path) -> str:
-    """"onnx", "engine" or "run_dir"; ArtifactError for anything else."""
+def artifact_kind(path: str | os.PathLike) -> str:
+    """"onnx", "engine", "run_dir" or "module" (a module reference); ArtifactError for anything else."""
+    if looks_like_reference(os.fspath(path)):
+        return "module"
+    path = Path(path)
     if not path.exists():
-        raise ArtifactError(f"{path} does not exist; expected an .onnx file, a TensorRT .engine/.plan or a run directory")
+        raise ArtifactError(f"{path} does not exist; expected an .onnx file, a TensorRT .engine/.plan, a run directory "
+                            "or a module reference FILE.py:NAME")
     if path.is_dir():
         if not is_run_dir(path):
             raise ArtifactError(f"{path} is a folder but not a ganedge run directory (no config.json); "
@@ -132,7 +139,7 @@ def _load_engine(path: Path, device: str, manifest, options):
     return TensorRTRunner(path, manifest, device=device, **options), f"device {device}"
 
 
-def _load_run_dir(path: Path, device: str, threads, options):
+def _load_torch(source: str, device: str, threads, options):
     from ganedge.sdk.backends.pytorch.loader import import_torch, load_module
     from ganedge.sdk.backends.pytorch.runner import TorchRunner
 
@@ -142,38 +149,41 @@ def _load_run_dir(path: Path, device: str, threads, options):
         torch = import_torch()
         device = "cuda" if torch.cuda.is_available() else "cpu"
         how = f"device auto: {'torch sees a GPU' if device == 'cuda' else 'cpu (torch sees no GPU)'}"
-    return TorchRunner(path, device=device, threads=threads, **options), how
+    return TorchRunner(source, device=device, threads=threads, **options), how
 
 
 def load(path: str | os.PathLike, backend: str = "auto", device: str = "auto", threads: int | None = None, *,
          manifest: Manifest | dict | str | os.PathLike | None = None, **options: Any) -> Generator:
-    """Load an .onnx file, a TensorRT .engine/.plan or a run directory as a :class:`Generator`.
+    """Load an .onnx file, a TensorRT .engine/.plan, a run directory or a module reference as a :class:`Generator`.
 
     ``threads``: CPU threads for onnxruntime's intra-op pool (default: the cores this process may
     use) or torch (default: leave torch's process-wide setting alone). ``manifest``: describes a
     foreign ONNX file that has no ganedge manifest (a Manifest, a dict or a JSON path).
     ``options`` go to the backend: onnxruntime ``provider`` ("auto", "cpu", "cuda", "tensorrt"),
     ``trt_fp16``, ``trt_profile``, ``trt_cache_dir``, ``graph_optimization``, ``session_config``;
-    torch ``precision`` ("fp32", "bf16", "fp16"), ``channels_last``, ``cuda_graphs``, ``ema``;
+    torch ``precision`` ("fp32", "bf16", "fp16"), ``channels_last``, ``cuda_graphs``, ``ema`` and, for a
+    module reference (``FILE.py:NAME`` or ``package.module:NAME``, a generator trained elsewhere),
+    ``latent_dim``, ``num_classes``, ``output_range``, ``weights`` (a .safetensors file), ``class_names``;
     tensorrt ``cuda_graphs``.
     """
-    path = Path(path)
-    kind = artifact_kind(path)
+    text = os.fspath(path)
+    kind = artifact_kind(text)
     name, how_backend = resolve_backend(backend, kind)
     device = _check_device(device)
-    if kind == "run_dir" and manifest is not None:
-        raise BadInputError("manifest= is for ONNX files and engines; a run directory describes itself (config.json)")
+    if kind in ("run_dir", "module") and manifest is not None:
+        raise BadInputError("manifest= is for ONNX files and engines; a run directory or module reference describes "
+                            "itself (config.json, or latent_dim=/num_classes=/output_range=)")
     override = read_manifest_override(manifest)
     if kind == "onnx":
-        runner, how_device = _load_onnx(path, device, threads, override, options)
+        runner, how_device = _load_onnx(Path(text), device, threads, override, options)
     elif kind == "engine":
         if threads is not None:
             raise BadInputError("threads= applies to CPU backends; TensorRT engines run on the GPU")
-        runner, how_device = _load_engine(path, device, override, options)
+        runner, how_device = _load_engine(Path(text), device, override, options)
     else:
-        runner, how_device = _load_run_dir(path, device, threads, options)
+        runner, how_device = _load_torch(text, device, threads, options)
     selection = f"{how_backend}; {how_device}"
-    generator = Generator(runner, source=str(path), selection=selection)
-    log.info("ganedge.sdk: %s -> %s", path.name, json.dumps(runner.describe(), default=str))
+    generator = Generator(runner, source=text, selection=selection)
+    log.info("ganedge.sdk: %s -> %s", text, json.dumps(runner.describe(), default=str))
     log.info("ganedge.sdk: %s", selection)
     return generator

@@ -46,3 +46,70 @@ class IntList(click.ParamType):
 
 
 SEEDS = SeedList()
+
+
+class OutputRange(click.ParamType):
+    """``-1,1`` or ``0,1`` -> (lo, hi) with lo < hi."""
+
+    name = "LO,HI"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            lo, hi = (float(v) for v in str(value).split(","))
+        except ValueError:
+            self.fail(f"{value!r} is not two numbers LO,HI such as -1,1 or 0,1", param, ctx)
+        if not lo < hi:
+            self.fail(f"{value!r}: LO must be below HI", param, ctx)
+        return lo, hi
+
+
+def read_class_names(path: str) -> tuple[str, ...]:
+    """Class names from a text file (one per line) or a JSON list."""
+    import json
+    from pathlib import Path
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"cannot read class names from {path} ({exc})") from None
+    if text.lstrip().startswith("["):
+        try:
+            names = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadInputError(f"{path} is not a JSON list of names ({exc})") from None
+    else:
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise BadInputError(f"{path} holds no class names (one per line, or a JSON list of strings)")
+    if len(set(names)) != len(names):
+        raise BadInputError(f"{path} names a class twice")
+    return tuple(names)
+
+
+def module_options(command):
+    """Options that describe a module reference (FILE.py:NAME / package.module:NAME), for any command that loads one."""
+    options = [
+        click.option("--latent-dim", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="Module references: latent size of z (default: the module's z_dim/nz/latent_dim attribute)."),
+        click.option("--weights", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
+                     help="Module references: a .safetensors state dict, loaded strictly (pickles are refused)."),
+        click.option("--num-classes", type=click.IntRange(min=0), default=0, metavar="K",
+                     help="Module references: classes of a conditional model, forward(z, label).  [default: 0]"),
+        click.option("--output-range", type=OutputRange(), default=None, metavar="LO,HI",
+                     help="Module references and adopted ONNX: the float range of the images.  [default: -1,1]"),
+        click.option("--class-names", "class_names_file", type=click.Path(dir_okay=False, path_type=str), default=None,
+                     metavar="FILE", help="Class names, one per line (or a JSON list)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def module_load_options(latent_dim, weights, num_classes, output_range, class_names_file) -> dict:
+    """The given module-reference options as ``sdk.load`` keywords (unset ones left out)."""
+    given = {"latent_dim": latent_dim, "weights": weights, "num_classes": num_classes or None,
+             "output_range": output_range,
+             "class_names": read_class_names(class_names_file) if class_names_file else None}
+    return {k: v for k, v in given.items() if v is not None}

@@ -6,13 +6,13 @@ import json
 
 import click
 
-from ganedge.cli.params import SEEDS
+from ganedge.cli.params import SEEDS, module_load_options, module_options
 from ganedge.errors import VerifyError
 
 
 @click.command("verify")
-@click.argument("model_a", type=click.Path(path_type=str), metavar="MODEL_A")
-@click.argument("model_b", type=click.Path(path_type=str), metavar="MODEL_B")
+@click.argument("model_a", type=str, metavar="MODEL_A")
+@click.argument("model_b", type=str, metavar="MODEL_B")
 @click.option("--seeds", type=SEEDS, default="0-255", show_default=True, metavar="SEEDS",
               help="Seeds to compare, e.g. 0-255 or 1,2,5-10.")
 @click.option("--atol", type=click.FloatRange(min=0), default=None, metavar="FLOAT",
@@ -23,11 +23,14 @@ from ganedge.errors import VerifyError
               help="Seeds per generate() call.")
 @click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
               help="Device for both artifacts (TensorRT engines always run on CUDA).")
+@module_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def verify(model_a, model_b, seeds, atol, min_psnr, batch_size, device, as_json):
+def verify(model_a, model_b, seeds, atol, min_psnr, batch_size, device, latent_dim, weights, num_classes,
+           output_range, class_names_file, as_json):
     """Compare MODEL_B with MODEL_A (the reference) on the same seeds.
 
-    Each MODEL is a run directory, an .onnx file or a TensorRT engine. Reports mean/median/max
+    Each MODEL is a run directory, a module reference (FILE.py:NAME or package.module:NAME, described
+    by --latent-dim, --weights, ...), an .onnx file or a TensorRT engine. Reports mean/median/max
     absolute and relative error with the location of the max, PSNR per image, the worst seeds
     and the smallest tolerance that would pass. Given --atol/--min-psnr replace the default
     tolerance, which follows the less precise of the two models. Exit 1 beyond tolerance.
@@ -37,11 +40,13 @@ def verify(model_a, model_b, seeds, atol, min_psnr, batch_size, device, as_json)
       ganedge verify runs/scenes model.onnx
       ganedge verify model.onnx model.int8.onnx --seeds 0-1023
       ganedge verify model.onnx model.engine --atol 1e-2 --json
+      ganedge verify my_gan/models.py:build_generator g.onnx --latent-dim 512 --weights G.safetensors
     """
     from ganedge.export.verify import verify_artifacts
 
+    described = module_load_options(latent_dim, weights, num_classes, output_range, class_names_file)
     result = verify_artifacts(model_a, model_b, seeds, atol=atol, min_psnr=min_psnr, batch_size=batch_size,
-                              device=device)
+                              device=device, module_options=described)
     if as_json:
         click.echo(json.dumps(result.to_dict(), sort_keys=True))
     else:

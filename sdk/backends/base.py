@@ -88,3 +88,28 @@ def check_finite(images: np.ndarray) -> None:
     rows = [int(i) for i in np.flatnonzero(bad)]
     if rows:  # an all-finite batch whose sum overflowed float32 is not an error
         raise NonFiniteOutputError(f"the model produced NaN/Inf in {len(rows)} of {images.shape[0]} images", rows)
+
+
+def pad_batch(z: np.ndarray, labels: np.ndarray | None, size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pad a batch of fewer than ``size`` rows with zero latents (label 0) up to ``size``.
+
+    For graphs and engines that only take a fixed (or minimum) batch: each image depends on its
+    own row only, so the padding rows' images are computed and dropped without touching the rest.
+    """
+    n = z.shape[0]
+    if n >= size:
+        return z, labels
+    z = np.concatenate([z, np.zeros((size - n, z.shape[1]), z.dtype)])
+    if labels is not None:
+        labels = np.concatenate([labels, np.zeros(size - n, labels.dtype)])
+    return z, labels
+
+
+def run_fixed_batch(run, z: np.ndarray, labels: np.ndarray | None, batch: int) -> np.ndarray:
+    """``run(z, labels)`` over a graph with a fixed batch: chunks of ``batch``, the last one padded."""
+    parts = []
+    for i in range(0, z.shape[0], batch):
+        chunk_z, chunk_labels = z[i:i + batch], None if labels is None else labels[i:i + batch]
+        out = run(*pad_batch(chunk_z, chunk_labels, batch))
+        parts.append(out[:chunk_z.shape[0]])
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)

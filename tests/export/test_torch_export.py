@@ -11,7 +11,8 @@ from ganedge.export.check import check_io_contract, check_model, external_tensor
 from ganedge.artifacts.onnx_meta import read_manifest
 from ganedge.artifacts.onnx_meta import feeds
 from ganedge.sdk.backends.onnxrt.loader import create_session
-from ganedge.export.pipeline import ExportOptions, export_onnx, load_source
+from ganedge.export.pipeline import ExportOptions, export_onnx
+from ganedge.models.load import load_source
 from ganedge.export.torch_export import export_generator
 from ganedge.latents import latents
 from ganedge.artifacts.manifest import ONNX_METADATA_KEY, Manifest, sha256_file
@@ -79,7 +80,8 @@ def test_no_ema_exports_the_raw_generator(runs, tmp_path):
 
 
 def test_export_generator_alone_is_a_step(runs):
-    generator, _, settings, manifest, _ = load_source(runs["mlp_cond"])
+    src = load_source(runs["mlp_cond"])
+    generator, manifest = src.generator, src.manifest
     model = export_generator(generator, manifest, opset=18)
     assert {o.version for o in model.opset_import if o.domain == ""} == {18}
     check_io_contract(model, manifest)

@@ -145,6 +145,7 @@ class IoSpec:
     out_type: Any
     label_name: str | None = None
     label_type: Any = None
+    fixed_batch: int | None = None  # the graph's static batch size; None when the batch is dynamic
 
 
 def check_io(session, manifest: Manifest, path: Path) -> IoSpec:
@@ -168,12 +169,14 @@ def check_io(session, manifest: Manifest, path: Path) -> IoSpec:
             or out.type not in ("tensor(float)", "tensor(float16)"):
         raise ArtifactError(f"{where} (output {out.name!r} is {out.type} {out.shape}; "
                             f"expected float (n, {', '.join(map(str, m.image_shape))}))")
+    batch = z.shape[0] if isinstance(z.shape[0], int) and z.shape[0] > 0 else None
     if not m.conditional:
-        return IoSpec(z.name, NUMPY_TYPES[z.type], out.name, NUMPY_TYPES[out.type])
+        return IoSpec(z.name, NUMPY_TYPES[z.type], out.name, NUMPY_TYPES[out.type], fixed_batch=batch)
     label = inputs[wanted[1]]
     if label.type not in ("tensor(int64)", "tensor(int32)"):
         raise ArtifactError(f"{where} (label input {label.name!r} is {label.type}; expected int64)")
-    return IoSpec(z.name, NUMPY_TYPES[z.type], out.name, NUMPY_TYPES[out.type], label.name, NUMPY_TYPES[label.type])
+    return IoSpec(z.name, NUMPY_TYPES[z.type], out.name, NUMPY_TYPES[out.type], label.name, NUMPY_TYPES[label.type],
+                  fixed_batch=batch)
 
 
 def gpu_providers(ort, path: Path, provider: str, device_id: int, trt_fp16: bool,

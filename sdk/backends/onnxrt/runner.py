@@ -21,7 +21,7 @@ import numpy as np
 
 from ganedge.artifacts.manifest import Manifest
 from ganedge.errors import ClosedError
-from ganedge.sdk.backends.base import Runner
+from ganedge.sdk.backends.base import Runner, run_fixed_batch
 from ganedge.sdk.backends.onnxrt.loader import load_session
 
 _CUDA_SLOTS_PER_THREAD = 8  # device buffer sets kept per thread, one per recent batch size
@@ -55,6 +55,11 @@ class OnnxRuntimeRunner(Runner):
         return feeds
 
     def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        if self._io.fixed_batch:  # a graph exported at a fixed batch: chunks of it, the last padded
+            return run_fixed_batch(self._run_once, z, labels, self._io.fixed_batch)
+        return self._run_once(z, labels)
+
+    def _run_once(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         session = self._session_or_raise()
         if self.device == "cpu":
             out = session.run([self._io.out_name], self._feeds(z, labels))[0]  # (n, C, H, W), ours to keep
@@ -100,6 +105,8 @@ class OnnxRuntimeRunner(Runner):
                     providers=session.get_providers() if session is not None else [])
         if self.max_batch:
             info["max_batch"] = self.max_batch
+        if self._io.fixed_batch:
+            info["fixed_batch"] = self._io.fixed_batch
         return info
 
     def close(self) -> None:

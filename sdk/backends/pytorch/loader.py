@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ganedge.artifacts.manifest import Manifest
@@ -33,7 +32,7 @@ class LoadedModule:
 
     module: Any  # torch.nn.Module in eval mode on ``device``
     manifest: Manifest
-    source: Path
+    source: str  # the run directory or module reference
     weights: str
     device: Any  # torch.device
     precision: str
@@ -72,23 +71,28 @@ def set_threads(torch, threads: int | None) -> None:
     torch.set_num_threads(threads)  # process-wide in torch: only when asked for
 
 
-def load_module(run_dir: str | os.PathLike, device: str = "cpu", threads: int | None = None, *,
-                precision: str = "fp32", channels_last: bool = True, cuda_graphs: bool = False,
-                ema: bool = True) -> LoadedModule:
-    """A run directory's generator (EMA weights by default) on ``device``, channels_last where it has
-    convolutions (ConvTranspose2d in NCHW takes a slower path on the CPU)."""
+def load_module(source: str | os.PathLike, device: str = "cpu", threads: int | None = None, *,
+                precision: str = "fp32", channels_last: bool = True, cuda_graphs: bool = False, ema: bool = True,
+                latent_dim: int | None = None, num_classes: int = 0, output_range: tuple[float, float] = (-1.0, 1.0),
+                weights: str | os.PathLike | None = None, class_names=None) -> LoadedModule:
+    """A run directory's generator (EMA weights by default) or a module reference's (``FILE.py:NAME`` /
+    ``package.module:NAME``, described by ``latent_dim``, ``num_classes``, ``output_range``, ``weights``,
+    ``class_names``) on ``device``, channels_last where it has convolutions (ConvTranspose2d in NCHW takes
+    a slower path on the CPU)."""
     torch = import_torch()
-    from ganedge.artifacts.run_dir import manifest_from_run
-    from ganedge.models.load import load_generator
+    from ganedge.models.load import load_source
+    from ganedge.models.reference import ModuleSpec
 
     dev = torch_device(torch, device)
     check_precision(precision, dev.type, cuda_graphs)
     set_threads(torch, threads)
-    generator, config, meta = load_generator(run_dir, ema=ema, device=str(dev))
-    manifest = manifest_from_run(run_dir, config, meta, precision=precision)
+    spec = ModuleSpec(latent_dim=latent_dim, num_classes=num_classes, output_range=tuple(output_range),
+                      weights=None if weights is None else str(weights),
+                      class_names=tuple(class_names) if class_names else None)
+    loaded = load_source(source, ema=ema, spec=spec, device=str(dev), precision=precision)
+    generator = loaded.generator
     last = bool(channels_last) and any(p.dim() == 4 for p in generator.parameters())
     if last:
         generator = generator.to(memory_format=torch.channels_last)
-    return LoadedModule(module=generator, manifest=manifest, source=Path(run_dir),
-                        weights=str(meta.get("weights", "G_ema" if ema else "G")), device=dev,
-                        precision=precision, channels_last=last, torch=torch)
+    return LoadedModule(module=generator, manifest=loaded.manifest, source=loaded.text, weights=loaded.weights,
+                        device=dev, precision=precision, channels_last=last, torch=torch)

@@ -42,23 +42,22 @@ class _Graph:
 class TorchRunner(Runner):
     name = "torch"
 
-    def __init__(self, run_dir: str | os.PathLike, device: str = "cpu", threads: int | None = None, *,
-                 precision: str = "fp32", channels_last: bool = True, cuda_graphs: bool = False, ema: bool = True):
-        loaded = load_module(run_dir, device, threads, precision=precision, channels_last=channels_last,
-                             cuda_graphs=cuda_graphs, ema=ema)
+    def __init__(self, source: str | os.PathLike, device: str = "cpu", threads: int | None = None, **options: Any):
+        """``source``: a run directory or module reference; ``options``: those of :func:`.loader.load_module`."""
+        loaded = load_module(source, device, threads, **options)
         super().__init__(loaded.manifest)
         torch = self._torch = loaded.torch
         self._generator, self._device = loaded.module, loaded.device
         self.channels_last = loaded.channels_last
-        self.run_dir = loaded.source
+        self.source = loaded.source
         self.weights = loaded.weights
         kind = self._device.type
         self.device = str(self._device) if self._device.index is not None or kind == "cpu" else "cuda:0"
         self.converts_on_device = kind == "cuda"
-        self.precision = precision
-        self._autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self.precision = loaded.precision
+        self._autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         self._scale, self._offset = uint8_affine(self.manifest.output_range)
-        self.cuda_graphs = bool(cuda_graphs)
+        self.cuda_graphs = bool(options.get("cuda_graphs", False))
         self._graphs: OrderedDict[int, _Graph] = OrderedDict()
         self._graph_lock = threading.Lock()
         self._closed = False
@@ -79,7 +78,7 @@ class TorchRunner(Runner):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ClosedError(f"the torch runner for {self.run_dir} was closed")
+            raise ClosedError(f"the torch runner for {self.source} was closed")
 
     def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """float32 (n, C, H, W), in NHWC memory under channels_last on the CPU (the caller may make it contiguous)."""
@@ -187,7 +186,7 @@ class TorchRunner(Runner):
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
-        info.update(run_dir=str(self.run_dir), weights=self.weights, channels_last=self.channels_last,
+        info.update(source=self.source, weights=self.weights, channels_last=self.channels_last,
                     cuda_graphs=self.cuda_graphs, torch=self._torch.__version__,
                     threads=self._torch.get_num_threads())
         if self.cuda_graphs:

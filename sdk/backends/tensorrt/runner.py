@@ -31,7 +31,7 @@ from ganedge.artifacts.manifest import Manifest
 from ganedge.artifacts.trt_profile import BatchProfile
 from ganedge.artifacts.trt_sidecar import sidecar_summary
 from ganedge.errors import ArtifactError, BadInputError, ClosedError, GanEdgeError
-from ganedge.sdk.backends.base import NonFiniteOutputError, Runner
+from ganedge.sdk.backends.base import NonFiniteOutputError, Runner, pad_batch
 from ganedge.sdk.backends.pytorch.convert import torch_uint8_nhwc, uint8_affine
 from ganedge.sdk.backends.tensorrt.loader import load_engine
 
@@ -147,14 +147,7 @@ class TensorRTRunner(Runner):
 
     def _padded(self, z: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         """Pad a batch below the profile's MIN with zero rows (their images are dropped after the run)."""
-        n = z.shape[0]
-        if n >= self.profile.min:
-            return z, labels
-        pad = self.profile.min - n
-        z = np.concatenate([z, np.zeros((pad, z.shape[1]), np.float32)])
-        if labels is not None:
-            labels = np.concatenate([labels, np.zeros(pad, np.int64)])
-        return z, labels
+        return pad_batch(z, labels, self.profile.min)
 
     # --- execution ---------------------------------------------------------------------------
 
