@@ -1,9 +1,9 @@
-"""``ganedge export onnx``: the pipeline, as small steps each callable alone (STYLE.md, practice 4).
+"""``ganedge export onnx``: the pipeline, as small steps each callable alone (and tested alone).
 
     load_source -> export_generator -> check_model/check_io_contract      (torch_export, check)
       -> [fp16: to_fp16] [int8: subpixel_convtranspose -> to_int8]       (rewrite, precision)
       -> validate_session (+ fd_comparison for int8)                      (validate, quality)
-      -> write_model, with the manifest in the metadata                   (metadata, fsutil)
+      -> lint_tensorrt, set_manifest, write_model                         (lint, artifacts.onnx_meta, fsutil)
 
 Every variant is validated before anything is written; a variant that fails its gate is not
 written (``keep_failed`` writes it anyway, and the result still says it failed). If the fp32
