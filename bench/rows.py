@@ -1,4 +1,4 @@
-"""Result rows (flat dicts, DESIGN.md's schema plus extras), stability warnings and summary lines.
+"""Result rows (flat dicts: docs/contract.md's fields plus extras), stability warnings and summary lines.
 
 Units: latencies in milliseconds per call (one call = one batch), throughput in images per
 second (not batches: unlike trtexec's qps, a row at batch 64 and one at batch 1 compare
@@ -13,7 +13,7 @@ from ganedge.bench.peak import peak_gflops
 from ganedge.bench.stats import LatencyStats
 from ganedge.bench.variants import Case
 
-# DESIGN.md's fields, in this order first (CSV columns, table order); quality ones with --quality.
+# docs/contract.md's row fields, in this order first (CSV columns, table order); quality ones with --quality.
 CORE_FIELDS = ("model", "backend", "device", "precision", "batch_size", "images_per_s", "min_ms", "mean_ms", "p50_ms",
                "p90_ms", "p95_ms", "p99_ms", "max_ms", "cv", "cold_start_s", "peak_mem_mb", "flops_per_sample",
                "pct_of_peak")

@@ -3,12 +3,15 @@
 The pipeline (``pipeline.export_onnx``) is small steps, each usable alone:
 ``torch_export`` (trace) -> ``check`` (checker, I/O contract) -> ``rewrite`` (sub-pixel
 ConvTranspose) -> ``precision`` (fp16, int8) -> ``validate`` (+ ``quality`` for FD) -> write.
-Around it: ``safety`` (refuse unsafe ONNX files; no onnx needed), ``lint`` (TensorRT parser
-compatibility), ``flops`` (FLOPs per sample), ``describe`` (``ganedge inspect``), ``verify``
-(``ganedge verify``), ``compare`` (error statistics), ``speed`` (side-by-side images/s) and
-``settings`` (per-architecture opset, gates and int8 policy). For generators trained elsewhere:
-``module_api`` (``export_module``, ``save_weights``), ``batching`` (dynamic or fixed batch),
-``fp16_fallback`` (mixed precision when plain fp16 fails) and ``adopt`` (foreign ONNX files).
+Around it: ``lint`` (TensorRT parser compatibility), ``flops`` (FLOPs per sample), ``describe``
+(``ganedge inspect``), ``verify`` (``ganedge verify``), ``compare`` (error statistics), ``speed``
+(side-by-side images/s), ``settings`` (per-architecture opset, gates and int8 policy),
+``triton``/``triton_config`` (``ganedge export triton``) and ``trt`` (``ganedge export trt``). For
+generators trained elsewhere: ``module_api`` (``export_module``, ``save_weights``), ``batching``
+(dynamic or fixed batch), ``fp16_fallback`` (mixed precision when plain fp16 fails) and ``adopt``
+(foreign ONNX files). The
+formats themselves (manifest, ONNX metadata, the ONNX safety scan, TensorRT sidecars) live in
+``ganedge.artifacts``; validation runs models through the SDK's onnxruntime session factory.
 
 Importing this package imports nothing heavy; torch, onnx and onnxruntime load inside the
 functions that need them.

@@ -3,7 +3,7 @@
     load_source -> export_with_batch_fallback -> check_model/check_io_contract  (models.load, batching, check)
       -> [fp16: fp16_with_fallback] [int8: subpixel_convtranspose -> to_int8]    (fp16_fallback, rewrite, precision)
       -> validate_session (+ fd_comparison for int8)                            (validate, quality)
-      -> write_model, with the manifest in the metadata                         (onnx_meta, fsutil)
+      -> lint_tensorrt, set_manifest, write_model                               (lint, artifacts.onnx_meta, fsutil)
 
 The source is a run directory, a module reference (``FILE.py:NAME`` / ``package.module:NAME``, a
 generator trained elsewhere) or an already loaded :class:`~ganedge.models.load.TorchSource`

@@ -1,13 +1,13 @@
 """Per-architecture export settings: opset, gates, and what each precision is worth there.
 
 One place (after Optimum's per-model ``OnnxConfig``): the exporter is generic over
-generators and reads everything architecture-specific from here. Gates are the DESIGN.md
-defaults; every one can be overridden per call (``--atol``, ``--min-psnr``, ...), and the
-report always names the value that was applied.
+generators and reads everything architecture-specific from here. ``Gates`` holds the default
+tolerances (docs/contract.md, "Precision gates"); every one can be overridden per call
+(``--atol``, ``--min-psnr``, ...), and the report always names the value that was applied.
 
 ``int8_offered`` is a measured fact, not a guess: static int8 is only written where it beat
-fp32 side by side on CPU (``ganedge.export.speed``; numbers in the docstring of each entry).
-Framework-free on purpose, so ``inspect`` and the CLI's help read it without torch.
+fp32 side by side on CPU (``ganedge.export.speed``; the numbers are in the comment above each
+entry). Framework-free on purpose, so ``inspect`` and the CLI's help read it without torch.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ TENSORRT_MAX_OPSET = 20  # TensorRT 10.0's parser; later 10.x parse newer opsets
 
 @dataclass(frozen=True)
 class Gates:
-    """Tolerances a variant must meet to be written (DESIGN.md, "Precision gates")."""
+    """Tolerances a variant must meet to be written (docs/contract.md, "Precision gates")."""
 
     atol: float = 1e-4  # fp32: max |ONNX - PyTorch| on the float output
     max_uint8_diff: int = 1  # fp32: uint8 images differ by at most this many levels

@@ -7,7 +7,7 @@ A is the reference. The report is Polygraphy's: mean/median/max absolute and rel
 with the location of the max, the minimum tolerance that would have passed, plus PSNR on
 uint8 images per image and the worst seeds.
 
-Default tolerance follows the less precise of the two manifests (DESIGN.md's gates): both
+Default tolerance follows the less precise of the two manifests (the export gates' defaults): both
 fp32 -> atol 1e-4 on the float output; fp16/bf16 -> PSNR >= 40 dB; int8 -> PSNR >= 30 dB.
 ``atol``/``min_psnr`` given by the user replace the defaults.
 """

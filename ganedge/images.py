@@ -1,7 +1,7 @@
 """Image conversions shared by every backend, and PNG grids.
 
 The one definition of float -> uint8 used everywhere (numpy here, torch on the GPU in the torch
-and TensorRT runners, JavaScript in ``ganedge export web``): a model's output range [lo, hi] maps
+and TensorRT runners; docs/contract.md, "Float → uint8"): a model's output range [lo, hi] maps
 to [0, 255] with round-half-up, ``uint8 = clip(floor(x * scale + offset), 0, 255)`` in float32 with
 ``scale = 255 / (hi - lo)`` and ``offset = 0.5 - lo * scale`` (both rounded once to float32). For
 our own generators' [-1, 1] that is ``x * 127.5 + 128``; for [0, 1] ``x * 255 + 0.5``. Keep any

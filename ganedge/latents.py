@@ -10,7 +10,8 @@ its vector comes from SplitMix64's output function applied to ``key + (j + 1) * 
 uniforms, and a Box-Muller transform turns each pair into two standard normals: the
 first half of the vector holds the cosine branch, the second half the sine branch.
 Everything is whole-array numpy, processed in cache-sized chunks, so one core makes
-about a million 128-d latents per second (see ``ganedge.bench.latents``).
+about a million 128-d latents per second (``python -m ganedge.bench.micro latents`` measures it).
+docs/contract.md, "Seeds and latents", spells the definition out for reimplementations.
 
 Numbers are float32. Tails are cut at |z| < 5.65 (the smallest uniform is 2**-23), a
 probability of ~1.6e-8 per value. On one machine results are bit-exact; numpy's

@@ -1,4 +1,4 @@
-"""The manifest that travels with every exported artifact (DESIGN.md, "Manifest").
+"""The manifest that travels with every exported artifact (docs/contract.md, "Manifest").
 
 ONNX files carry it as the metadata_props entry ``ganedge``; TensorRT engines in a
 ``<engine>.json`` sidecar that adds the build's TensorRT/GPU facts. Pure Python: the SDK

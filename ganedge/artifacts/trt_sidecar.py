@@ -1,9 +1,10 @@
 """The ``<engine>.json`` sidecar and the rule for when an engine may run here (pure Python).
 
-The sidecar is the ONNX's manifest plus the facts of the build (DESIGN.md, "Manifest"):
-``tensorrt_version``, ``gpu_name``, ``compute_capability``, ``profile`` {min, opt, max},
-``onnx_sha256``, ``precision``, and a few more that explain the engine (``engine_sha256``,
-``version_compatible``, ``strongly_typed``, ``builder_flags``, ``tf32``, ``onnx_file``).
+The sidecar is the ONNX's manifest (``precision`` included) plus the facts of the build
+(docs/contract.md, "TensorRT engines and sidecars"): the required ``tensorrt_version``,
+``compute_capability`` and ``profile`` {min, opt, max}, then ``gpu_name``, ``onnx_sha256``,
+``onnx_file``, ``engine_sha256``, ``version_compatible``, ``strongly_typed``, ``builder_flags``,
+``tf32``, ``engine_io``, ``build_seconds`` and ``built_by`` (written by ``ganedge.export.trt.builder``).
 
 Compatibility rule (checked before TensorRT ever sees the bytes):
   * compute capability: must equal the GPU's (an engine holds kernels for one SM version);

@@ -251,7 +251,7 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
     """Train (or, with ``resume``, continue) the run in ``run_dir``; rank 0 writes it.
 
     ``config`` is the whole run's config; on resume it must equal the stored one except for
-    the budget and intervals (the CLI merges them; see ``config.conflicting_fields``).
+    the budget and intervals (the CLI merges them; see ``ganedge.artifacts.run_config.conflicting_fields``).
     ``on_log(record)`` sees each metrics line; ``should_stop(step)`` can end the run early
     (any other budget, e.g. CPU seconds); the run then ends with a checkpoint as usual.
     """
