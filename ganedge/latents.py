@@ -147,45 +147,55 @@ def latents(seeds: Iterable[int] | np.ndarray | int, dim: int, out: np.ndarray |
 
     keys = _seed_keys(seeds)
     counters = _counters(half)
-
     rows_per_chunk = max(1, min(n, _CHUNK_PAIRS // half))
-    bits = np.empty((rows_per_chunk, half), dtype=np.uint64)
-    scratch = np.empty_like(bits)
-    radius_bits = np.empty((rows_per_chunk, half), dtype=np.uint32)
-    angle_bits = np.empty_like(radius_bits)
-    trig = np.empty((rows_per_chunk, half), dtype=np.float32)
-    odd = dim != 2 * half  # the last sine value is dropped for odd dims
+    scratch = _Scratch(rows_per_chunk, half)
     for start in range(0, n, rows_per_chunk):
         stop = min(n, start + rows_per_chunk)
-        m = stop - start
-        x, tmp = bits[:m], scratch[:m]
-        np.add(keys[start:stop, None], counters[None, :], out=x)
-        _mix64(x, tmp)
-
-        words = x.view(np.uint32)  # (m, 2*half): low word, high word of each 64-bit value
-        radius = radius_bits[:m]
-        np.right_shift(words[:, 1::2], _MANTISSA_SHIFT, out=radius)
-        radius |= _ONE_BITS
-        r = radius.view(np.float32)  # [1, 2)
-        np.subtract(np.float32(2.0), r, out=r)  # (0, 1]: log is finite
-        np.log(r, out=r)
-        r *= np.float32(-2.0)
-        np.sqrt(r, out=r)
-
-        angle = angle_bits[:m]
-        np.right_shift(words[:, 0::2], _MANTISSA_SHIFT, out=angle)
-        angle |= _ONE_BITS
-        theta = angle.view(np.float32)  # [1, 2)
-        theta -= np.float32(1.5)  # [-0.5, 0.5): symmetric range keeps sin/cos fast
-        theta *= np.float32(2.0 * np.pi)
-
-        block = out[start:stop]
-        t = trig[:m]
-        np.cos(theta, out=t)
-        np.multiply(t, r, out=block[:, :half])
-        np.sin(theta, out=t)
-        if odd:
-            np.multiply(t[:, : half - 1], r[:, : half - 1], out=block[:, half:])
-        else:
-            np.multiply(t, r, out=block[:, half:])
+        _fill_rows(out[start:stop], keys[start:stop], counters, scratch, half)
     return out
+
+
+class _Scratch:
+    """Work arrays for one chunk of rows, allocated once per call and sliced per chunk."""
+
+    def __init__(self, rows: int, half: int):
+        self.bits = np.empty((rows, half), dtype=np.uint64)
+        self.tmp = np.empty_like(self.bits)
+        self.radius = np.empty((rows, half), dtype=np.uint32)
+        self.angle = np.empty_like(self.radius)
+        self.trig = np.empty((rows, half), dtype=np.float32)
+
+
+def _fill_rows(block: np.ndarray, keys: np.ndarray, counters: np.ndarray, scratch: _Scratch, half: int) -> None:
+    """Write the latents of ``keys`` (m,) into ``block`` (m, dim): one SplitMix64 draw per element pair,
+    Box-Muller on its two 23-bit halves (cosine branch first, sine branch second; odd dims drop the last sine)."""
+    m = block.shape[0]
+    x, tmp = scratch.bits[:m], scratch.tmp[:m]
+    np.add(keys[:, None], counters[None, :], out=x)
+    _mix64(x, tmp)
+
+    words = x.view(np.uint32)  # (m, 2*half): low word, high word of each 64-bit value
+    radius = scratch.radius[:m]
+    np.right_shift(words[:, 1::2], _MANTISSA_SHIFT, out=radius)
+    radius |= _ONE_BITS
+    r = radius.view(np.float32)  # [1, 2)
+    np.subtract(np.float32(2.0), r, out=r)  # (0, 1]: log is finite
+    np.log(r, out=r)
+    r *= np.float32(-2.0)
+    np.sqrt(r, out=r)
+
+    angle = scratch.angle[:m]
+    np.right_shift(words[:, 0::2], _MANTISSA_SHIFT, out=angle)
+    angle |= _ONE_BITS
+    theta = angle.view(np.float32)  # [1, 2)
+    theta -= np.float32(1.5)  # [-0.5, 0.5): symmetric range keeps sin/cos fast
+    theta *= np.float32(2.0 * np.pi)
+
+    t = scratch.trig[:m]
+    np.cos(theta, out=t)
+    np.multiply(t, r, out=block[:, :half])
+    np.sin(theta, out=t)
+    if block.shape[1] != 2 * half:  # odd dim: the last sine value is dropped
+        np.multiply(t[:, : half - 1], r[:, : half - 1], out=block[:, half:])
+    else:
+        np.multiply(t, r, out=block[:, half:])
