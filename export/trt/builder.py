@@ -216,6 +216,16 @@ def _configure(trt, config, flags: BuildFlags, options: BuildOptions) -> list[st
     return used
 
 
+def _serialize(builder, network, config, logger, what: str) -> bytes:
+    """The built engine's bytes, or an EngineBuildError with TensorRT's last errors."""
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        detail = "; ".join(" ".join(e.split()) for e in logger.errors[-3:]) or "no message from TensorRT"
+        raise EngineBuildError(f"TensorRT could not build {what}: {detail} "
+                               "(try --workspace with more memory, a smaller --batch MAX, or --verbose)")
+    return bytes(memoryview(serialized))
+
+
 def build_engine(onnx_path: str | Path, engine_path: str | Path, options: BuildOptions | None = None) -> BuildResult:
     """Build ``engine_path`` (+ ``<engine>.json``) from a ganedge ONNX export. Needs TensorRT and a CUDA GPU."""
     options = options or BuildOptions()
@@ -241,12 +251,7 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, options: BuildO
     io = _add_profile(trt, builder, config, network, profile)
     cache_status = _attach_timing_cache(config, options.timing_cache, warnings) if options.timing_cache else "not used"
 
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        detail = "; ".join(" ".join(e.split()) for e in logger.errors[-3:]) or "no message from TensorRT"
-        raise EngineBuildError(f"TensorRT could not build {engine_path.name} from {onnx_path.name}: {detail} "
-                               "(try --workspace with more memory, a smaller --batch MAX, or --verbose)")
-    engine_bytes = bytes(memoryview(serialized))
+    engine_bytes = _serialize(builder, network, config, logger, f"{engine_path.name} from {onnx_path.name}")
     seconds = time.perf_counter() - started
 
     if options.timing_cache is not None:
