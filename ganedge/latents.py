@@ -9,12 +9,14 @@ its vector comes from SplitMix64's output function applied to ``key + (j + 1) * 
 (SplitMix64 itself, keyed per seed; it passes BigCrush). The 64 bits become two 23-bit
 uniforms, and a Box-Muller transform turns each pair into two standard normals: the
 first half of the vector holds the cosine branch, the second half the sine branch.
-Everything is whole-array numpy, processed in cache-sized chunks, so one core makes
-about a million 128-d latents per second (see ``ganedge.bench.latents``).
+Everything is whole-array numpy, processed in cache-sized chunks (see
+``python -m ganedge.bench.micro latents`` for the rate on your machine).
 
 Numbers are float32. Tails are cut at |z| < 5.65 (the smallest uniform is 2**-23), a
-probability of ~1.6e-8 per value. On one machine results are bit-exact; numpy's
-log/sin/cos may differ by an ulp between CPU instruction sets.
+probability of ~1.6e-8 per value. log, sin and cos are the float32 nearest to the exact value
+(:mod:`ganedge.exactmath`), not numpy's float32 ufuncs, whose last bits depend on the CPU: so
+a seed's latent has the same bits on every machine, and in the browser (ganedge.js ports this
+file; docs/web.md).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Iterable
 import numpy as np
 
 from ganedge.errors import BadInputError
+from ganedge.exactmath import SinCosWork, log_f32, sincos_f32
 
 MAX_SEED = 2**63  # seeds live in [0, MAX_SEED)
 
@@ -153,6 +156,9 @@ def latents(seeds: Iterable[int] | np.ndarray | int, dim: int, out: np.ndarray |
     radius_bits = np.empty((rows_per_chunk, half), dtype=np.uint32)
     angle_bits = np.empty_like(radius_bits)
     trig = np.empty((rows_per_chunk, half), dtype=np.float32)
+    trig2 = np.empty_like(trig)
+    work = SinCosWork(rows_per_chunk * half)
+    log_work = np.empty((rows_per_chunk, half), dtype=np.float64)
     odd = dim != 2 * half  # the last sine value is dropped for odd dims
     for start in range(0, n, rows_per_chunk):
         stop = min(n, start + rows_per_chunk)
@@ -167,7 +173,7 @@ def latents(seeds: Iterable[int] | np.ndarray | int, dim: int, out: np.ndarray |
         radius |= _ONE_BITS
         r = radius.view(np.float32)  # [1, 2)
         np.subtract(np.float32(2.0), r, out=r)  # (0, 1]: log is finite
-        np.log(r, out=r)
+        log_f32(r, out=r, work=log_work[:m])  # correctly rounded: the same bits on every CPU and in JavaScript
         r *= np.float32(-2.0)
         np.sqrt(r, out=r)
 
@@ -179,10 +185,10 @@ def latents(seeds: Iterable[int] | np.ndarray | int, dim: int, out: np.ndarray |
         theta *= np.float32(2.0 * np.pi)
 
         block = out[start:stop]
-        t = trig[:m]
-        np.cos(theta, out=t)
-        np.multiply(t, r, out=block[:, :half])
-        np.sin(theta, out=t)
+        cos_t, sin_t = trig[:m], trig2[:m]
+        sincos_f32(theta, cos_t, sin_t, work)
+        np.multiply(cos_t, r, out=block[:, :half])
+        t = sin_t
         if odd:
             np.multiply(t[:, : half - 1], r[:, : half - 1], out=block[:, half:])
         else:
