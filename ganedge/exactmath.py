@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 # Below this many elements, numpy's own float64 sin/cos (libm per element) beat ~40 array operations.
-_POLY_MIN = 512
+SINCOS_POLY_MIN = 512
 
 _INV_PIO2 = 6.36619772367581382433e-01
 _PIO2_1 = 1.57079632673412561417e+00  # first 33 bits of pi/2: n * _PIO2_1 is exact for |n| <= 2
@@ -71,7 +71,7 @@ class SinCosWork:
 
 def sincos_f32(theta: np.ndarray, cos_out: np.ndarray, sin_out: np.ndarray, work: SinCosWork | None = None) -> None:
     """Correctly rounded float32 cos and sin of float32 ``theta`` in [-pi, pi] (the latents' angles)."""
-    if theta.size < _POLY_MIN:
+    if theta.size < SINCOS_POLY_MIN:
         x = theta.astype(np.float64)
         np.copyto(cos_out, np.cos(x), casting="same_kind")
         np.copyto(sin_out, np.sin(x), casting="same_kind")

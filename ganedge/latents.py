@@ -28,7 +28,7 @@ from typing import Iterable
 import numpy as np
 
 from ganedge.errors import BadInputError
-from ganedge.exactmath import SinCosWork, log_f32, sincos_f32
+from ganedge.exactmath import SINCOS_POLY_MIN, SinCosWork, log_f32, sincos_f32
 
 MAX_SEED = 2**63  # seeds live in [0, MAX_SEED)
 
@@ -157,7 +157,7 @@ def latents(seeds: Iterable[int] | np.ndarray | int, dim: int, out: np.ndarray |
     angle_bits = np.empty_like(radius_bits)
     trig = np.empty((rows_per_chunk, half), dtype=np.float32)
     trig2 = np.empty_like(trig)
-    work = SinCosWork(rows_per_chunk * half)
+    work = SinCosWork(rows_per_chunk * half) if rows_per_chunk * half >= SINCOS_POLY_MIN else None
     log_work = np.empty((rows_per_chunk, half), dtype=np.float64)
     odd = dim != 2 * half  # the last sine value is dropped for odd dims
     for start in range(0, n, rows_per_chunk):
