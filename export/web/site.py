@@ -38,6 +38,7 @@ MODEL_FILE = "model.onnx"
 SITE_FILE = "site.json"
 SITE_GENERATOR = "ganedge export web"
 WEB_PRECISIONS = ("fp32", "fp16")
+ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ def read_web_model(path: str | os.PathLike) -> tuple[Manifest, Path]:
     from ganedge.export.safety import check_onnx_file
 
     path = Path(path)
+    if path.suffix.lower() in ENGINE_SUFFIXES:
+        raise ArtifactError(f"{path} is a TensorRT engine (by its name); a web page runs ONNX: pass the .onnx export "
+                            "the engine was built from")
     if path.is_dir():
         raise ArtifactError(f"{path} is a folder; the page runs an ONNX export: run `ganedge export onnx {path} "
                             "-o model.onnx` first and pass model.onnx")
