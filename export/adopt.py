@@ -190,7 +190,8 @@ def adopt_onnx(path: str | os.PathLike, output, options, log=lambda _: None, *, 
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     result = ExportResult(source=str(path), manifest=manifest, opset=opset, weights="from the file",
                           validated=options.validate, is_run_dir=False,
-                          batch="dynamic" if fixed is None else f"fixed at {fixed} (as the original file)")
+                          batch="dynamic" if fixed is None else f"fixed at {fixed} (as the original file)",
+                          fixed_batch=fixed)
     log(f"Adopting {path.name}: z (n, {dim}){' + label' if num_classes else ''} -> image {list(manifest.image_shape)}, "
         f"batch {result.batch}")
     reference = _reference(path, manifest, FOREIGN) if options.validate else None

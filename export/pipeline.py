@@ -88,6 +88,7 @@ class ExportResult:
     validated: bool
     is_run_dir: bool = True
     batch: str = "dynamic"  # or "fixed at N (why)"
+    fixed_batch: int | None = None  # the graph's fixed batch size; None when dynamic
     variants: list[VariantResult] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -111,6 +112,7 @@ class ExportResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "run_dir": self.source if self.is_run_dir else None, "batch": self.batch,
+                "fixed_batch": self.fixed_batch,
                 "arch": self.manifest.arch, "opset": self.opset,
                 "weights": self.weights, "validated": self.validated, "passed": self.passed,
                 "seconds": round(self.seconds, 3), "manifest": self.manifest.to_dict(),
@@ -246,7 +248,7 @@ def _fp32_graph(src, settings: ExportSettings, options: ExportOptions, opset: in
     fp32, batch = export_with_batch_fallback(src.generator, src.manifest, opset, options.fixed_batch, log)
     check_model(fp32)
     check_io_contract(fp32, src.manifest, fixed_batch=batch.fixed)
-    result.batch = batch.describe()
+    result.batch, result.fixed_batch = batch.describe(), batch.fixed
     log(f"  batch: {result.batch}")
     reference = None
     if options.validate:
@@ -373,7 +375,7 @@ def _write_all(result: ExportResult, built: dict, manifest: Manifest, options: E
             fd = fp32_fd
         export_facts = {"opset": opset, "weights": weights, "validated": variant.gate is not None,
                         "passed": None if variant.gate is None else variant.gate.passed,
-                        "rewrites": variant.rewrites, "batch": result.batch}
+                        "rewrites": variant.rewrites, "batch": result.batch, "fixed_batch": result.fixed_batch}
         if variant.kept_fp32:
             export_facts["kept_fp32"] = variant.kept_fp32
         if variant.gate is not None:

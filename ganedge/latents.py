@@ -9,13 +9,14 @@ its vector comes from SplitMix64's output function applied to ``key + (j + 1) * 
 (SplitMix64 itself, keyed per seed; it passes BigCrush). The 64 bits become two 23-bit
 uniforms, and a Box-Muller transform turns each pair into two standard normals: the
 first half of the vector holds the cosine branch, the second half the sine branch.
-Everything is whole-array numpy, processed in cache-sized chunks, so one core makes
-about a million 128-d latents per second (``python -m ganedge.bench.micro latents`` measures it).
+Everything is whole-array numpy, processed in cache-sized chunks, ``python -m ganedge.bench.micro latents`` measures the rate.
 docs/contract.md, "Seeds and latents", spells the definition out for reimplementations.
 
 Numbers are float32. Tails are cut at |z| < 5.65 (the smallest uniform is 2**-23), a
-probability of ~1.6e-8 per value. On one machine results are bit-exact; numpy's
-log/sin/cos may differ by an ulp between CPU instruction sets.
+probability of ~1.6e-8 per value. log, sin and cos are the float32 nearest to the exact value
+(:mod:`ganedge.exactmath`), not numpy's float32 ufuncs, whose last bits depend on the CPU: so
+a seed's latent has the same bits on every machine, and in the browser (ganedge.js ports this
+file; docs/web.md).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Iterable
 import numpy as np
 
 from ganedge.errors import BadInputError
+from ganedge.exactmath import SINCOS_POLY_MIN, SinCosWork, log_f32, sincos_f32
 
 MAX_SEED = 2**63  # seeds live in [0, MAX_SEED)
 
@@ -163,7 +165,10 @@ class _Scratch:
         self.tmp = np.empty_like(self.bits)
         self.radius = np.empty((rows, half), dtype=np.uint32)
         self.angle = np.empty_like(self.radius)
-        self.trig = np.empty((rows, half), dtype=np.float32)
+        self.cos = np.empty((rows, half), dtype=np.float32)
+        self.sin = np.empty_like(self.cos)
+        self.log = np.empty((rows, half), dtype=np.float64)
+        self.sincos = SinCosWork(rows * half) if rows * half >= SINCOS_POLY_MIN else None
 
 
 def _fill_rows(block: np.ndarray, keys: np.ndarray, counters: np.ndarray, scratch: _Scratch, half: int) -> None:
@@ -180,7 +185,7 @@ def _fill_rows(block: np.ndarray, keys: np.ndarray, counters: np.ndarray, scratc
     radius |= _ONE_BITS
     r = radius.view(np.float32)  # [1, 2)
     np.subtract(np.float32(2.0), r, out=r)  # (0, 1]: log is finite
-    np.log(r, out=r)
+    log_f32(r, out=r, work=scratch.log[:m])  # correctly rounded: the same bits on every CPU and in JavaScript
     r *= np.float32(-2.0)
     np.sqrt(r, out=r)
 
@@ -191,10 +196,9 @@ def _fill_rows(block: np.ndarray, keys: np.ndarray, counters: np.ndarray, scratc
     theta -= np.float32(1.5)  # [-0.5, 0.5): symmetric range keeps sin/cos fast
     theta *= np.float32(2.0 * np.pi)
 
-    t = scratch.trig[:m]
-    np.cos(theta, out=t)
-    np.multiply(t, r, out=block[:, :half])
-    np.sin(theta, out=t)
+    cos_t, t = scratch.cos[:m], scratch.sin[:m]
+    sincos_f32(theta, cos_t, t, scratch.sincos)
+    np.multiply(cos_t, r, out=block[:, :half])
     if block.shape[1] != 2 * half:  # odd dim: the last sine value is dropped
         np.multiply(t[:, : half - 1], r[:, : half - 1], out=block[:, half:])
     else:

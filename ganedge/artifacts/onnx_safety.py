@@ -24,6 +24,7 @@ from ganedge.errors import ArtifactError, UnsafeArtifactError
 
 # Field numbers from onnx.proto3 (stable since IR version 3).
 _MODEL_IR_VERSION, _MODEL_GRAPH, _MODEL_OPSET, _MODEL_TRAINING, _MODEL_FUNCTIONS = 1, 7, 8, 20, 25
+_MODEL_METADATA = 14  # metadata_props: StringStringEntryProto (key 1, value 2)
 _GRAPH_NODE, _GRAPH_INITIALIZER, _GRAPH_SPARSE_INITIALIZER = 1, 5, 15
 _NODE_ATTRIBUTE = 5
 _ATTR_T, _ATTR_G, _ATTR_TENSORS, _ATTR_GRAPHS, _ATTR_SPARSE, _ATTR_SPARSES = 5, 6, 10, 11, 22, 23
@@ -59,6 +60,7 @@ class OnnxFileSummary:
     ir_version: int
     opsets: dict[str, int] = field(default_factory=dict)  # domain ("" = ai.onnx) -> version
     external_data: list[ExternalTensor] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)  # metadata_props, e.g. "ganedge" -> the manifest JSON
 
     @property
     def self_contained(self) -> bool:
@@ -189,7 +191,7 @@ def _text(buf, span) -> str:
 
 
 def _scan_model(buf, path: Path, size: int) -> OnnxFileSummary:
-    ir_version, graph, opsets = None, None, {}
+    ir_version, graph, opsets, metadata = None, None, {}, {}
     external: list[ExternalTensor] = []
     nested: list[tuple[str, tuple[int, int]]] = []
     for number, wire, value in _fields(buf, 0, size):
@@ -210,6 +212,9 @@ def _scan_model(buf, path: Path, size: int) -> OnnxFileSummary:
                                                                           _TRAINING_ALGORITHM: "algorithm"})]
         elif number == _MODEL_FUNCTIONS and wire == _LEN:
             nested.append(("function", value))
+        elif number == _MODEL_METADATA and wire == _LEN:
+            entry = {n: _text(buf, v) for n, w, v in _fields(buf, *value) if w == _LEN}
+            metadata[entry.get(_ENTRY_KEY, "")] = entry.get(_ENTRY_VALUE, "")
     if ir_version is None or graph is None or not opsets:
         raise _WireError("no ir_version, graph and opset_import at the top level")
     _scan_graph(buf, graph, external, depth=0)
@@ -223,7 +228,8 @@ def _scan_model(buf, path: Path, size: int) -> OnnxFileSummary:
                     _scan_node(buf, node_or_attr, external, depth=1)
                 else:
                     _scan_attribute(buf, node_or_attr, external, depth=1)
-    return OnnxFileSummary(path=path, size_bytes=size, ir_version=ir_version, opsets=opsets, external_data=external)
+    return OnnxFileSummary(path=path, size_bytes=size, ir_version=ir_version, opsets=opsets, external_data=external,
+                           metadata=metadata)
 
 
 def _scan_graph(buf, span, external: list[ExternalTensor], depth: int) -> None:

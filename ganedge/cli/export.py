@@ -10,6 +10,7 @@ TARGETS = {
     "onnx": ("ganedge.cli.export_onnx:onnx_cmd", "Export G to ONNX (fp32/fp16/int8), validated against PyTorch."),
     "trt": ("ganedge.cli.export_trt:trt_cmd", "Build a TensorRT engine from an ONNX file."),
     "triton": ("ganedge.cli.export_triton:triton_cmd", "Write a Triton Inference Server model repository."),
+    "web": ("ganedge.cli.export_web:web_cmd", "Write a static web page that samples the model in the browser."),
 }
 
 
@@ -23,4 +24,5 @@ def export() -> None:
       ganedge export onnx runs/scenes -o model-int8.onnx --precision int8
       ganedge export trt model.onnx -o model.engine --batch 1:16:64
       ganedge export triton model.onnx -o model_repository
+      ganedge export web model.onnx -o site
     """

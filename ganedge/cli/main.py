@@ -21,7 +21,7 @@ from ganedge.errors import GanEdgeError
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("ganedge.cli.train:train", "Train a GAN on scenes, digits or a folder of images."),
     "eval": ("ganedge.cli.eval:eval_cmd", "Score a run or model: FD, KID, precision/recall."),
-    "export": ("ganedge.cli.export:export", "Export a generator: onnx, trt (TensorRT), triton."),
+    "export": ("ganedge.cli.export:export", "Export a generator: onnx, trt (TensorRT), triton, web."),
     "sample": ("ganedge.cli.sample:sample", "Generate images for seeds to a grid or a folder."),
     "verify": ("ganedge.cli.verify:verify", "Compare two artifacts on the same seeds."),
     "inspect": ("ganedge.cli.inspect:inspect_cmd", "Show an artifact's manifest, graph and lint."),

@@ -29,6 +29,7 @@ FILE_COMMANDS = {
     "verify": ["verify", "{good}", "{model}", "--seeds", "0-3"],
     "export-trt": ["export", "trt", "{model}", "-o", "{out}/model.engine"],
     "export-triton": ["export", "triton", "{model}", "-o", "{out}/repo"],
+    "export-web": ["export", "web", "{model}", "-o", "{out}/site"],
     "bench": ["bench", "{model}", "--batch-sizes", "1", "--duration", "0.05", "--no-cold-start", "--no-roofline"],
     "eval": ["eval", "{model}", "--n", "16"],
 }
