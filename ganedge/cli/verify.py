@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ganedge.cli.params import SEEDS
+from ganedge.click_types import SEEDS
 from ganedge.errors import VerifyError
 
 
