@@ -6,7 +6,7 @@ STAMP := $(VENV)/.ganedge-installed
 # Extras the demo and the tests need on a CPU machine (never `gpu` beside `cpu`).
 EXTRAS ?= train,cpu,bench,dev
 
-.PHONY: demo test setup clean
+.PHONY: demo test setup wheel clean
 
 setup: $(STAMP)
 
@@ -21,5 +21,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The wheel bench/gpu_check.sh installs on a GPU machine (carry dist/ there).
+wheel: $(STAMP)
+	rm -rf dist build && $(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
+
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache
+	rm -rf $(VENV) demo-out .pytest_cache dist build

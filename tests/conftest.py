@@ -45,6 +45,19 @@ def cli(capsys):
     return run
 
 
+def pytest_configure(config):
+    """Under bench/gpu_check.sh (GANEDGE_EXPECT_INSTALL set): refuse to test any ganedge but the installed wheel."""
+    expected = os.environ.get("GANEDGE_EXPECT_INSTALL")
+    if not expected:
+        return
+    import ganedge
+
+    where = Path(ganedge.__file__).resolve().parent
+    if Path(expected).resolve() not in where.parents:
+        raise pytest.UsageError(f"the tests import ganedge from {where}, not from the install in {expected}; "
+                                "run pytest outside the checkout with --import-mode=append (bench/gpu_check.sh does)")
+
+
 def _cuda_available() -> bool:
     try:
         import torch
