@@ -6,7 +6,7 @@ STAMP := $(VENV)/.ganedge-installed
 # Extras the demo and the tests need on a CPU machine (never `gpu` beside `cpu`).
 EXTRAS ?= train,cpu,bench,dev
 
-.PHONY: demo test setup clean web-deps chromium
+.PHONY: demo test setup wheel clean web-deps chromium
 
 setup: $(STAMP)
 
@@ -39,5 +39,9 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
 
+# The wheel bench/gpu_check.sh installs on a GPU machine (carry dist/ there).
+wheel: $(STAMP)
+	rm -rf dist build && $(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
+
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache $(WEB)/node_modules test-artifacts
+	rm -rf $(VENV) demo-out .pytest_cache dist build $(WEB)/node_modules test-artifacts

@@ -62,6 +62,8 @@ def _max_rss_mb() -> float:
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Runs inside the fresh process; ``spec``: path, load_kwargs, batch_size, seed, steady_calls."""
+    from ganedge.bench.variants import balanced_labels
+
     begin = time.perf_counter()
     from ganedge import sdk
 
@@ -71,13 +73,14 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     generator = sdk.load(spec["path"], **spec["load_kwargs"])
     load_s = time.perf_counter() - begin
     batch, seed = int(spec["batch_size"]), int(spec.get("seed", 0))
+    labels = balanced_labels(generator.manifest, batch)
     begin = time.perf_counter()
-    generator.sample(batch, seed=seed, batch_size=batch)
+    generator.sample(batch, seed=seed, batch_size=batch, labels=labels)
     first_call_s = time.perf_counter() - begin
     steady = []
     for i in range(int(spec.get("steady_calls", STEADY_CALLS))):
         begin = time.perf_counter()
-        generator.sample(batch, seed=seed + (i + 1) * batch, batch_size=batch)
+        generator.sample(batch, seed=seed + (i + 1) * batch, batch_size=batch, labels=labels)
         steady.append(time.perf_counter() - begin)
     result: dict[str, Any] = {
         "import_s": import_s,

@@ -20,7 +20,7 @@ import time
 from typing import Any, Callable
 
 from ganedge.bench.stats import LatencyStats
-from ganedge.bench.variants import Variant
+from ganedge.bench.variants import Variant, balanced_labels
 
 MODES = ("direct", "batcher")
 
@@ -68,9 +68,10 @@ def measure_concurrency(variant: Variant, clients: int, duration_s: float, slice
     wall = dict.fromkeys(MODES, 0.0)
     batcher = Batcher(generator, max_batch=max_batch, max_delay_ms=max_delay_ms, max_queue=max(1024, 4 * clients))
     try:
+        manifest = generator.manifest
         requests = {
-            "direct": lambda s: generator.sample(1, seed=s, batch_size=1),
-            "batcher": lambda s: batcher.sample(s, 1),
+            "direct": lambda s: generator.sample(1, seed=s, batch_size=1, labels=balanced_labels(manifest, 1, s)),
+            "batcher": lambda s: batcher.sample(s, 1, labels=balanced_labels(manifest, 1, s)),
         }
         for mode in MODES:  # warm-up: every thread's buffers, the batcher's first batches
             run_closed_loop(requests[mode], clients, min(0.2, duration_s / slices), seeds)

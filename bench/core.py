@@ -16,7 +16,7 @@ from ganedge.errors import BadInputError
 
 from ganedge.bench import coldstart, machine, schedule
 from ganedge.bench.stats import DEFAULT_MAX_CV, LatencyStats
-from ganedge.bench.variants import Case, Variant
+from ganedge.bench.variants import Case, Variant, balanced_labels
 
 SEED_SPAN = 1 << 20  # timed calls cycle through seeds [seed, seed + SEED_SPAN)
 
@@ -26,6 +26,7 @@ class BenchConfig:
     models: tuple[str, ...]
     backends: tuple[str, ...] = ()  # empty: every artifact on its own backend
     precisions: tuple[str, ...] = ("fp32", "bf16")  # torch backend on run dirs
+    modes: tuple[str, ...] = ("eager",)  # run dirs and engines: "eager" and/or "graphs" (CUDA graphs)
     batch_sizes: tuple[int, ...] = (1, 8, 64)
     duration_s: float = 2.0  # timed seconds per configuration (a minimum)
     warmup_s: float = 0.3
@@ -59,6 +60,8 @@ class BenchConfig:
             raise BadInputError("--quality-n must be >= 2 (FD needs at least two images)")
         if self.concurrency < 0:
             raise BadInputError("--concurrency must be >= 0")
+        if "graphs" in self.modes and self.device == "cpu":
+            raise BadInputError("--modes graphs runs CUDA graphs and needs --device cuda; on a CPU use --modes eager")
 
     def policy(self) -> schedule.SchedulePolicy:
         return schedule.SchedulePolicy(duration_s=self.duration_s, min_calls=self.min_calls, warmup_s=self.warmup_s,
@@ -101,9 +104,10 @@ class _Phase:
 def _sample_workload(variant: Variant, batch: int, seed: int) -> schedule.Workload:
     g = variant.generator
     next_seed = [seed]
+    labels = balanced_labels(g.manifest, batch)
 
     def call() -> None:
-        g.sample(batch, seed=next_seed[0], batch_size=batch)  # uint8 (batch, H, W, C) on the host
+        g.sample(batch, seed=next_seed[0], batch_size=batch, labels=labels)  # uint8 (batch, H, W, C) on the host
         next_seed[0] = seed + (next_seed[0] - seed + batch) % SEED_SPAN
 
     return call
@@ -114,7 +118,7 @@ def _compute_workload(variant: Variant, batch: int, seed: int) -> tuple[schedule
     offers a device timer (``device_compute_ms(z, labels)``: CUDA events around the engine alone)."""
     g = variant.generator
     z = g.latents(list(range(seed, seed + batch)))  # (batch, latent_dim)
-    labels = [i % g.manifest.num_classes for i in range(batch)] if g.manifest.conditional else None
+    labels = balanced_labels(g.manifest, batch)
     runner = g.runner
     device_timer = getattr(runner, "device_compute_ms", None)
     if device_timer is not None and variant.device.startswith("cuda"):
@@ -169,6 +173,7 @@ def _timed_sweep(cases: list[Case], config: BenchConfig, compute: bool, phase: _
         entry = timed.setdefault(i, {})
         if kind == "e2e":
             entry["e2e"] = LatencyStats.from_seconds(samples.e2e_s)
+            entry["slices"] = samples.slices
         else:
             inner = samples.compute_s if compute_timers[i] == "cuda-event" else samples.e2e_s
             entry["compute"] = LatencyStats.from_seconds(inner)
@@ -189,8 +194,22 @@ def _concurrency(variants: list[Variant], config: BenchConfig, phase: _Phase) ->
     return rows
 
 
-def run_bench(config: BenchConfig, progress: bool = False, log: Reporter | None = None) -> BenchResult:
-    """Run the sweep described by ``config``. ``log`` receives one-line status messages."""
+def _quality(variants: list[Variant], config: BenchConfig, phase: _Phase) -> tuple[dict[int, Any], list[str]]:
+    from ganedge.bench.quality import measure_quality
+
+    with phase(len(variants), "quality") as bar:
+        counter = iter(range(len(variants)))
+        quality, warnings = measure_quality(
+            variants, config.quality_n, config.seed, with_fd=config.fd,
+            on_variant=lambda v: bar.update(next(counter), variant=v.label, images=config.quality_n))
+        bar.update(len(variants))
+    return quality, warnings
+
+
+def run_bench(config: BenchConfig, progress: bool = False, log: Reporter | None = None,
+              peak: dict[str, Any] | None = None) -> BenchResult:
+    """Run the sweep described by ``config``. ``log`` receives one-line status messages; ``peak``
+    (the "peak" object of an earlier result on this machine) skips the peak probe."""
     from ganedge.bench import flops as flop_counter
     from ganedge.bench import peak as peak_probe
     from ganedge.bench import rows as row_builder
@@ -201,7 +220,7 @@ def run_bench(config: BenchConfig, progress: bool = False, log: Reporter | None 
     warnings: list[str] = []
     phase = _Phase(progress)
     threads = config.threads or machine.cores_available()
-    variants = expand_variants(resolve_artifacts(config.models), config.backends, config.precisions)
+    variants = expand_variants(resolve_artifacts(config.models), config.backends, config.precisions, config.modes)
     try:
         say(f"loading {len(variants)} variant(s)")
         load_variants(variants, config.device, threads)
@@ -209,27 +228,18 @@ def run_bench(config: BenchConfig, progress: bool = False, log: Reporter | None 
         devices = sorted({v.device for v in variants})
         gpu = next((d for d in devices if d.startswith("cuda")), None)
         info = machine.describe_machine(threads, devices)
-
-        peak = None
-        if config.roofline:
+        if config.roofline and peak is None:
             say("measuring this machine's peak (GEMM, copy)")
             uses_torch = gpu is not None or any(v.backend == "torch" for v in variants)
             peak = peak_probe.measure_peak(threads, gpu or "cpu", config.peak_probe_s, with_torch=uses_torch)
         cold = _cold_starts(cases, config, threads, phase, warnings.append) if config.cold_start else {}
         flops, flop_warnings = flop_counter.count_flops(variants) if config.roofline else ({}, [])
+        traffic = flop_counter.count_traffic(variants) if config.roofline else {}
         warnings.extend(flop_warnings)
         quality: dict[int, Any] = {}
         if config.quality:
-            from ganedge.bench.quality import measure_quality
-
-            with phase(len(variants), "quality") as bar:
-                counter = iter(range(len(variants)))
-                quality, quality_warnings = measure_quality(
-                    variants, config.quality_n, config.seed, with_fd=config.fd,
-                    on_variant=lambda v: bar.update(next(counter), variant=v.label, images=config.quality_n))
-                bar.update(len(variants))
+            quality, quality_warnings = _quality(variants, config, phase)
             warnings.extend(quality_warnings)
-
         compute = config.compute_only if config.compute_only is not None else gpu is not None
         say(f"timing {len(cases)} configuration(s), interleaved, >= {config.duration_s:g} s each")
         timed = _timed_sweep(cases, config, compute, phase)
@@ -237,12 +247,14 @@ def run_bench(config: BenchConfig, progress: bool = False, log: Reporter | None 
         info["load_average_end"] = machine.load_average()
         names = checkpoint_names(variants)
         results = [row_builder.build_row(case, timed[i], cold.get(i), flops.get(id(case.variant)), peak,
-                                         quality.get(id(case.variant)), threads, names[case.variant.group])
+                                         quality.get(id(case.variant)), threads, names[case.variant.group],
+                                         traffic.get(id(case.variant)))
                    for i, case in enumerate(cases)]
         warnings.extend(row_builder.stability_warnings(results, config.max_cv))
         summary = row_builder.summary_lines(results, config)
         settings = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
         settings["threads"] = threads
-        return BenchResult(info, peak, results, concurrency_rows, summary, warnings, settings)
+        return BenchResult(info, peak if config.roofline else None, results, concurrency_rows, summary, warnings,
+                           settings)
     finally:
         close_variants(variants)

@@ -7,6 +7,10 @@
   percent more for a conv generator.
 * Engines: not countable from the engine; their group's count is used.
 
+Memory traffic (for the roofline's bandwidth side) is counted for run dirs only: every leaf
+layer's input and output plus the weights once per call, the bytes unfused eager execution
+moves. ``pct_of_roofline`` compares a row with min(peak FLOP/s, FLOP/byte x copy bandwidth).
+
 One count per checkpoint, shared by every variant of it (see :func:`count_flops`): % of peak
 is then *model* FLOPs utilisation, as in MFU. An int8 graph whose stride-2 ConvTransposes were
 rewritten to sub-pixel Convs executes 2.25x as many FLOPs for those layers (zeros included),
@@ -15,6 +19,8 @@ but it does not do more useful work, so it is not credited with them.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +42,26 @@ def onnx_counter() -> Callable[[str | Path], int] | None:
     return flops_per_sample
 
 
-def run_dir_flops(run_dir: str | Path) -> int:
+@dataclass(frozen=True)
+class Traffic:
+    """Bytes one sample moves through memory in unfused eager execution, counted at fp32."""
+
+    activation_bytes: float  # every leaf layer's input and output, per sample
+    weight_bytes: float  # parameters and buffers, read once per call whatever its batch size
+
+    def bytes_per_sample(self, batch_size: int, precision: str = "fp32") -> float:
+        """At ``precision`` (2-byte elements for bf16/fp16, as if the whole model ran in it)."""
+        scale = ELEMENT_BYTES.get(precision, 4) / 4
+        return scale * (self.activation_bytes + self.weight_bytes / batch_size)
+
+
+ELEMENT_BYTES = {"fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "int8": 1}
+
+
+@functools.lru_cache(maxsize=32)
+def run_dir_cost(run_dir: str) -> tuple[int, Traffic]:
+    """FLOPs per sample (torch's FlopCounterMode) and memory traffic (forward hooks on every leaf
+    module) of a run directory's generator, from one forward pass at batch 1."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -45,9 +70,42 @@ def run_dir_flops(run_dir: str | Path) -> int:
     generator, config, _ = load_generator(run_dir)
     z = torch.zeros(1, config.model.latent_dim)  # (1, latent_dim)
     labels = torch.zeros(1, dtype=torch.long) if config.model.num_classes else None
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        generator(z, labels)
-    return int(counter.get_total_flops())
+    moved = [0.0]
+
+    def count(module, inputs, output) -> None:
+        tensors = [t for t in (*inputs, output) if isinstance(t, torch.Tensor)]
+        moved[0] += sum(t.numel() * t.element_size() for t in tensors)
+
+    leaves = [m for m in generator.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(count) for m in leaves]
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            generator(z, labels)
+    finally:
+        for handle in handles:
+            handle.remove()
+    weights = sum(t.numel() * t.element_size() for t in (*generator.parameters(), *generator.buffers()))
+    return int(counter.get_total_flops()), Traffic(moved[0], float(weights))
+
+
+def run_dir_flops(run_dir: str | Path) -> int:
+    return run_dir_cost(str(Path(run_dir).resolve()))[0]
+
+
+def count_traffic(variants: list[Variant]) -> dict[int, Traffic]:
+    """Memory traffic of each run-dir variant (keyed by ``id(variant)``), for the roofline.
+
+    Only run dirs: an exported graph's traffic depends on what its runtime fuses, which the
+    file does not say. A failure costs the roofline column, never the benchmark.
+    """
+    result: dict[int, Traffic] = {}
+    for variant in variants:
+        if variant.artifact.kind == "run_dir":
+            try:
+                result[id(variant)] = run_dir_cost(str(variant.artifact.path.resolve()))[1]
+            except Exception:  # noqa: BLE001  (count_flops has already warned about this model)
+                continue
+    return result
 
 
 def _preference(variant: Variant) -> int:

@@ -26,7 +26,7 @@ import numpy as np
 
 from ganedge.bench.schedule import SchedulePolicy, run_interleaved
 from ganedge.bench.stats import LatencyStats, percentile
-from ganedge.cli.params import IntList
+from ganedge.click_types import IntList
 
 
 # --- models ------------------------------------------------------------------------------------
@@ -35,27 +35,18 @@ from ganedge.cli.params import IntList
 def build_random_model(folder: Path, arch: str = "dcgan", size: int = 32, width: int | None = None,
                        latent_dim: int = 128) -> tuple[Path, Path, Any]:
     """A randomly initialised generator as ``(model.onnx, run dir, torch module)``: a run dir
-    (config.json + weights.safetensors) exported by the real pipeline, so the ONNX file, the SDK's
-    torch backend and the bare module all hold the same weights."""
-    import torch
-
+    (``write_random_run``) exported by the real pipeline, so the ONNX file, the SDK's torch
+    backend and the bare module all hold the same weights."""
     from ganedge.export.pipeline import ExportOptions, export_onnx
-    from ganedge.artifacts.run_dir import CONFIG_FILE, WEIGHTS_FILE, save_weights
-    from ganedge.artifacts.run_config import ModelConfig, RunConfig
-    from ganedge.models import build_generator
+    from ganedge.models.load import load_generator
+    from ganedge.models.random_run import write_random_run
 
-    cfg = ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(3, size, size), g_width=width)
-    torch.manual_seed(0)
-    generator = build_generator(cfg).eval()
-    run_dir = folder / f"run-{arch}{size}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONFIG_FILE).write_text(RunConfig(model=cfg).to_json())
-    save_weights(run_dir / WEIGHTS_FILE, {"G": generator}, metadata={"step": 0})
+    run_dir = write_random_run(folder / f"run-{arch}{size}", arch, size, latent_dim, width=width)
     path = folder / f"{arch}{size}.onnx"
     result = export_onnx(run_dir, path, ExportOptions(lint=False))
     if not all(v.written for v in result.variants):
         raise RuntimeError(f"exporting the random {arch}-{size} failed its gate: {result}")
-    return path, run_dir, generator
+    return path, run_dir, load_generator(run_dir)[0]
 
 
 def _models(onnx_files: tuple[Path, ...], sizes: list[int], width: int | None, folder: Path):
@@ -66,14 +57,11 @@ def _models(onnx_files: tuple[Path, ...], sizes: list[int], width: int | None, f
 
 
 def _bare_session(path: Path, threads: int | None):
-    """A session set up as the SDK sets its own up, with nothing of the SDK around it."""
-    import onnxruntime as ort
-
+    """A session made by the SDK's own factory, with nothing of the SDK around it."""
     from ganedge.cpu import usable_cores
-    from ganedge.sdk.backends.onnxrt.loader import session_options
+    from ganedge.sdk.backends.onnxrt.loader import create_session
 
-    options, _ = session_options(ort, threads or usable_cores())
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    return create_session(path, threads=threads or usable_cores()).session
 
 
 def _bind(fn: Callable[[int, np.ndarray], Any], batch: int, z: np.ndarray) -> Callable[[], None]:
@@ -114,7 +102,7 @@ def _machine() -> dict[str, Any]:
     from ganedge.cpu import usable_cores
 
     try:
-        return describe_machine(usable_cores(), "cpu")
+        return describe_machine(usable_cores(), ["cpu"])
     except Exception as exc:  # a description is nice to have; never fail the benchmark for it
         return {"error": str(exc)}
 
@@ -124,6 +112,54 @@ def _emit(result: dict[str, Any], as_json: bool, table: Callable[[], None]) -> N
         click.echo(json.dumps(result, sort_keys=True, default=str))
     else:
         table()
+
+
+def _overhead_rows(name: str, path: Path, torch_model: tuple[Path, Any] | None, batch_sizes: list[int],
+                   policy: SchedulePolicy, threads: int | None) -> list[dict[str, Any]]:
+    """One model's workloads (sdk, bare, and torch ones when ``torch_model`` = (run dir, module)),
+    interleaved at each batch size."""
+    from ganedge import sdk
+    from ganedge.images import to_uint8_nhwc
+
+    g = sdk.load(path, threads=threads)
+    session = _bare_session(path, threads)
+    calls = itertools.count()
+    workloads: dict[str, Callable[[int, np.ndarray], Any]] = {
+        "sdk": lambda b, z: g.sample(b, seed=next(calls) * b),  # fresh seeds every call
+        "bare": lambda b, z: to_uint8_nhwc(session.run(["image"], {"z": z})[0], inplace=True),
+    }
+    g_torch = None
+    if torch_model is not None:
+        import torch
+
+        from ganedge.sdk.backends.pytorch.convert import torch_uint8_nhwc
+
+        run_dir, module = torch_model
+        g_torch = sdk.load(run_dir, backend="torch", device="cpu", threads=threads)
+
+        def eager(b, z):
+            with torch.inference_mode():
+                return torch_uint8_nhwc(module(torch.from_numpy(z))).numpy()
+
+        workloads["torch"] = eager
+        workloads["torch-sdk"] = lambda b, z: g_torch.sample(b)
+    rows = []
+    for batch in batch_sizes:
+        z = g.latents(np.arange(batch))
+        names = list(workloads)
+        samples = run_interleaved([_bind(workloads[k], batch, z) for k in names], policy)
+        results = {k: LatencyStats.from_seconds(s.e2e_s) for k, s in zip(names, samples)}
+        for k in names:
+            row = {"model": name, "workload": k, **_row(results[k], batch)}
+            if k == "sdk":
+                extra = _sdk_extra_ms(g, batch, session.run(["image"], {"z": z})[0])
+                row.update(overhead_vs_bare_pct=round(100 * (results["sdk"].p50_ms / results["bare"].p50_ms - 1), 2),
+                           sdk_extra_ms=round(extra, 4), sdk_extra_pct=round(100 * extra / results["bare"].p50_ms, 3))
+            rows.append(row)
+    g.close()
+    if g_torch is not None:
+        g_torch.close()
+    return rows
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -216,49 +252,12 @@ def overhead(onnx_files, sizes, width, batch_sizes, duration, threads, no_torch,
     # torch's idle OpenMP threads otherwise spin on for a while after each call, stealing the
     # cores from whichever workload's slice comes next. Must be set before torch loads.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from ganedge import sdk
-    from ganedge.images import to_uint8_nhwc
-
     policy = SchedulePolicy(duration_s=duration, min_calls=5, warmup_s=min(0.3, duration), slices=8)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ganedge-micro-") as tmp:
         for name, path, run_dir, module in _models(onnx_files, sizes, width, Path(tmp)):
-            with_torch = module is not None and not no_torch
-            g = sdk.load(path, threads=threads)
-            session = _bare_session(path, threads)
-            calls = itertools.count()
-            workloads: dict[str, Callable[[int, np.ndarray], Any]] = {
-                "sdk": lambda b, z: g.sample(b, seed=next(calls) * b),  # fresh seeds every call
-                "bare": lambda b, z: to_uint8_nhwc(session.run(["image"], {"z": z})[0], inplace=True),
-            }
-            if with_torch:
-                import torch
-
-                from ganedge.sdk.backends.pytorch.convert import torch_uint8_nhwc
-
-                g_torch = sdk.load(run_dir, backend="torch", device="cpu", threads=threads)
-
-                def eager(b, z):
-                    with torch.inference_mode():
-                        return torch_uint8_nhwc(module(torch.from_numpy(z))).numpy()
-
-                workloads["torch"] = eager
-                workloads["torch-sdk"] = lambda b, z: g_torch.sample(b)
-            for batch in batch_sizes:
-                z = g.latents(np.arange(batch))
-                names = list(workloads)
-                samples = run_interleaved([_bind(workloads[k], batch, z) for k in names], policy)
-                results = {k: LatencyStats.from_seconds(s.e2e_s) for k, s in zip(names, samples)}
-                for k in names:
-                    row = {"model": name, "workload": k, **_row(results[k], batch)}
-                    if k == "sdk":
-                        extra = _sdk_extra_ms(g, batch, session.run(["image"], {"z": z})[0])
-                        row.update(overhead_vs_bare_pct=round(100 * (results["sdk"].p50_ms / results["bare"].p50_ms - 1), 2),
-                                   sdk_extra_ms=round(extra, 4), sdk_extra_pct=round(100 * extra / results["bare"].p50_ms, 3))
-                    rows.append(row)
-            g.close()
-            if with_torch:
-                g_torch.close()
+            torch_model = (run_dir, module) if module is not None and not no_torch else None
+            rows += _overhead_rows(name, path, torch_model, batch_sizes, policy, threads)
     result = {"benchmark": "overhead", "machine": _machine(), "results": rows}
 
     def table() -> None:

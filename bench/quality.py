@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ganedge.images import psnr
-from ganedge.bench.variants import Variant
+from ganedge.bench.variants import Variant, balanced_labels
 
 SAMPLE_BATCH = 64  # images per call while sampling for quality (speed does not matter here)
 
@@ -89,7 +89,8 @@ def measure_quality(variants: list[Variant], n: int, seed: int, with_fd: bool = 
     def sample(variant: Variant) -> np.ndarray:
         if on_variant:
             on_variant(variant)
-        return variant.generator.sample(n, seed=seed, batch_size=SAMPLE_BATCH)  # (n, H, W, C) uint8
+        labels = balanced_labels(variant.generator.manifest, n)  # the same for every variant of a checkpoint
+        return variant.generator.sample(n, seed=seed, batch_size=SAMPLE_BATCH, labels=labels)  # (n, H, W, C) uint8
 
     groups: dict[str, list[Variant]] = {}
     for variant in variants:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 from typing import Any
 
 from ganedge.fsutil import write_text_atomic
+from ganedge.jsonable import json_safe
 
 from ganedge.bench.core import BenchResult
 from ganedge.bench.rows import CORE_FIELDS, EXTRA_FIELDS, QUALITY_FIELDS
@@ -26,22 +26,14 @@ _TABLE = (
     ("GFLOP/s", "achieved_gflops", "g"), ("%peak", "pct_of_peak", "g"),
 )
 _QUALITY_TABLE = (("PSNR dB", "psnr_db", "psnr"), ("FD", "fd", "g"), ("dFD", "fd_increase", "%"))
+_MODE_COLUMN = ("mode", "mode", "s")  # after "prec", when some variant runs as CUDA graphs
+_DEVICE_COMPUTE_COLUMN = ("gpu img/s", "compute_images_per_s", "g")  # when CUDA events timed the compute alone
+_ROOFLINE_COLUMN = ("%roof", "pct_of_roofline", "g")
 _CONCURRENCY_TABLE = (
     ("model", "model", "s"), ("backend", "backend", "s"), ("prec", "precision", "s"), ("mode", "mode", "s"),
     ("clients", "clients", "d"), ("req/s", "requests_per_s", "g"), ("p50 ms", "p50_ms", "g"),
     ("p99 ms", "p99_ms", "g"), ("mean batch", "mean_batch", "g"),
 )
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe copy: non-finite floats become None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
 
 
 def _cell(row: dict[str, Any], key: str, kind: str) -> str:
@@ -68,8 +60,17 @@ def _cell(row: dict[str, Any], key: str, kind: str) -> str:
 
 
 def _columns(result: BenchResult) -> tuple[tuple[str, str, str], ...]:
-    has_quality = any(r.get("quality_reference") is not None or r.get("fd") is not None for r in result.results)
-    return _TABLE + (_QUALITY_TABLE if has_quality else ())
+    rows = result.results
+    columns = list(_TABLE)
+    if any(r.get("mode") == "graphs" for r in rows):
+        columns.insert(columns.index(("prec", "precision", "s")) + 1, _MODE_COLUMN)
+    if any(r.get("compute_timer") == "cuda-event" for r in rows):
+        columns.insert(columns.index(("p99 ms", "p99_ms", "g")) + 1, _DEVICE_COMPUTE_COLUMN)
+    if any(r.get("pct_of_roofline") is not None for r in rows):
+        columns.append(_ROOFLINE_COLUMN)
+    if any(r.get("quality_reference") is not None or r.get("fd") is not None for r in rows):
+        columns += _QUALITY_TABLE
+    return tuple(columns)
 
 
 def _grid(rows: list[dict[str, Any]], columns) -> tuple[list[str], list[list[str]], list[bool]]:
@@ -126,12 +127,14 @@ def format_table(result: BenchResult, with_header: bool = True) -> str:
     if result.warnings:
         lines += [""] + [f"warning: {w}" for w in result.warnings]
     lines.append("latency: ms per call (one batch), end to end to uint8 images on the host; "
-                 "img/s: images (not batches) per second; cv! = unstable")
+                 "img/s: images (not batches) per second; cv! = unstable"
+                 + ("; gpu img/s: the generator alone, timed by CUDA events" if any(
+                     r.get("compute_timer") == "cuda-event" for r in result.results) else ""))
     return "\n".join(lines)
 
 
 def to_json(result: BenchResult) -> str:
-    return json.dumps(_clean(result.to_dict()), indent=2, allow_nan=False) + "\n"
+    return json.dumps(json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n"
 
 
 def to_csv(result: BenchResult) -> str:
@@ -142,7 +145,7 @@ def to_csv(result: BenchResult) -> str:
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in result.results:
-        writer.writerow({k: ("" if v is None else v) for k, v in _clean(row).items()})
+        writer.writerow({k: ("" if v is None else v) for k, v in json_safe(row).items()})
     return buffer.getvalue()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ganedge.bench.flops import Traffic
 from ganedge.bench.peak import peak_gflops
 from ganedge.bench.stats import LatencyStats
 from ganedge.bench.variants import Case
@@ -18,14 +19,15 @@ CORE_FIELDS = ("model", "backend", "device", "precision", "batch_size", "images_
                "p90_ms", "p95_ms", "p99_ms", "max_ms", "cv", "cold_start_s", "peak_mem_mb", "flops_per_sample",
                "pct_of_peak")
 QUALITY_FIELDS = ("psnr_db", "fd")
-EXTRA_FIELDS = ("checkpoint", "artifact", "n_calls", "timed_s", "unstable", "achieved_gflops", "peak_key", "load_s", "first_call_s",
-                "peak_mem_delta_mb", "peak_gpu_mem_mb", "compute_timer", "compute_mean_ms", "compute_p50_ms",
-                "compute_p99_ms", "compute_cv", "max_level_diff", "fd_increase", "quality_reference", "threads")
+EXTRA_FIELDS = ("checkpoint", "artifact", "mode", "n_calls", "slices", "timed_s", "unstable", "achieved_gflops", "peak_key",
+                "bytes_per_sample", "pct_of_roofline", "load_s", "first_call_s", "peak_mem_delta_mb", "peak_gpu_mem_mb",
+                "compute_timer", "compute_images_per_s", "compute_mean_ms", "compute_p50_ms", "compute_p99_ms",
+                "compute_cv", "max_level_diff", "fd_increase", "quality_reference", "threads")
 
 
 def build_row(case: Case, timed: dict[str, Any], cold: dict[str, Any] | None, flops: int | None,
-              peak: dict[str, Any] | None, quality: Any, threads: int, checkpoint: str | None = None
-              ) -> dict[str, Any]:
+              peak: dict[str, Any] | None, quality: Any, threads: int, checkpoint: str | None = None,
+              traffic: Traffic | None = None) -> dict[str, Any]:
     variant, batch = case.variant, case.batch_size
     e2e: LatencyStats = timed["e2e"]
     images_per_s = e2e.items_per_s(batch)
@@ -53,11 +55,14 @@ def build_row(case: Case, timed: dict[str, Any], cold: dict[str, Any] | None, fl
     row.update({
         "checkpoint": checkpoint,  # the weights this variant came from (one name per source_sha256)
         "artifact": str(variant.artifact.path),
+        "mode": variant.mode,
         "n_calls": e2e.n,
+        "slices": timed.get("slices"),
         "timed_s": e2e.total_s,
         "unstable": None,  # set by stability_warnings
         "achieved_gflops": achieved,
         "peak_key": key if row["pct_of_peak"] is not None else None,
+        **_roofline(flops, traffic, batch, variant, peak, ceiling, achieved),
         "load_s": cold.get("load_s") if cold else None,
         "first_call_s": cold.get("first_call_s") if cold else None,
         "peak_mem_delta_mb": cold.get("peak_mem_delta_mb") if cold else None,
@@ -65,6 +70,7 @@ def build_row(case: Case, timed: dict[str, Any], cold: dict[str, Any] | None, fl
     })
     compute: LatencyStats | None = timed.get("compute")
     row["compute_timer"] = timed.get("compute_timer")
+    row["compute_images_per_s"] = compute.items_per_s(batch) if compute else None
     row["compute_mean_ms"] = compute.mean_ms if compute else None
     row["compute_p50_ms"] = compute.p50_ms if compute else None
     row["compute_p99_ms"] = compute.p99_ms if compute else None
@@ -76,8 +82,23 @@ def build_row(case: Case, timed: dict[str, Any], cold: dict[str, Any] | None, fl
     return row
 
 
+def _roofline(flops: int | None, traffic: Traffic | None, batch: int, variant, peak: dict[str, Any] | None,
+              ceiling: float | None, achieved: float | None) -> dict[str, Any]:
+    """``bytes_per_sample`` and ``pct_of_roofline``: achieved over min(peak, FLOP/byte x copy bandwidth)."""
+    if traffic is None:
+        return {"bytes_per_sample": None, "pct_of_roofline": None}
+    moved = traffic.bytes_per_sample(batch, variant.precision)
+    side = (peak or {}).get("gpu" if variant.device.startswith("cuda") else "cpu") or {}
+    bandwidth = side.get("d2d_copy_gbps", side.get("copy_gbps"))  # GB/s
+    pct = None
+    if flops and ceiling and bandwidth and achieved is not None:
+        pct = 100.0 * achieved / min(ceiling, flops / moved * bandwidth)
+    return {"bytes_per_sample": moved, "pct_of_roofline": pct}
+
+
 def label(row: dict[str, Any]) -> str:
-    return f"{row['model']} {row['backend']}/{row['precision']} b={row['batch_size']}"
+    graphs = "+graphs" if row.get("mode") == "graphs" else ""
+    return f"{row['model']} {row['backend']}/{row['precision']}{graphs} b={row['batch_size']}"
 
 
 def stability_warnings(rows: list[dict[str, Any]], max_cv: float, listed: int = 3) -> list[str]:

@@ -1,7 +1,7 @@
 """Latency statistics of one configuration: the numbers trtexec and perf_analyzer print.
 
-Percentiles use linear interpolation between the two nearest ranks (numpy's default,
-Hyndman & Fan type 7): p50 of [1, 2, 3, 4] is 2.5, and pXX of n samples is exact only
+Percentiles are ``np.percentile``'s linear interpolation between the two nearest ranks (its
+default, Hyndman & Fan type 7): p50 of [1, 2, 3, 4] is 2.5, and pXX of n samples is exact only
 when n is large enough to have a sample there. With fewer than 100 calls p99 is an
 interpolation between the largest samples, so read it together with ``n_calls``.
 
@@ -26,18 +26,20 @@ DEFAULT_MAX_CV = 0.10
 PERCENTILES = (50, 90, 95, 99)
 
 
-def percentile(samples: Sequence[float] | np.ndarray, q: float) -> float:
-    """The ``q``-th percentile (0..100) with linear interpolation between closest ranks."""
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile {q} is outside [0, 100]")
-    values = np.sort(np.asarray(samples, dtype=np.float64))
+def percentiles(samples: Sequence[float] | np.ndarray, qs: Sequence[float]) -> list[float]:
+    """The ``qs``-th percentiles (0..100) by ``np.percentile``'s linear interpolation between closest ranks."""
+    values = np.asarray(samples, dtype=np.float64)
     if values.size == 0:
         raise ValueError("percentile of no samples")
-    position = (values.size - 1) * q / 100.0
-    lower = int(math.floor(position))
-    upper = min(lower + 1, values.size - 1)
-    fraction = position - lower
-    return float(values[lower] + (values[upper] - values[lower]) * fraction)
+    bad = [q for q in qs if not 0 <= q <= 100]
+    if bad:
+        raise ValueError(f"percentile {bad[0]} is outside [0, 100]")
+    return [float(v) for v in np.percentile(values, list(qs), method="linear")]
+
+
+def percentile(samples: Sequence[float] | np.ndarray, q: float) -> float:
+    """The ``q``-th percentile (0..100) with linear interpolation between closest ranks."""
+    return percentiles(samples, (q,))[0]
 
 
 def coefficient_of_variation(samples: Sequence[float] | np.ndarray) -> float | None:
@@ -72,7 +74,7 @@ class LatencyStats:
         ms = np.asarray(seconds, dtype=np.float64) * 1e3
         if ms.size == 0:
             raise ValueError("no timed calls to summarise")
-        p50, p90, p95, p99 = (percentile(ms, q) for q in PERCENTILES)
+        p50, p90, p95, p99 = percentiles(ms, PERCENTILES)
         return cls(
             n=int(ms.size),
             min_ms=float(ms.min()),

@@ -5,7 +5,9 @@ variant at one batch size, the unit the scheduler times and a result row describ
 
 The backend follows the artifact (ONNX -> onnxruntime, engine -> tensorrt, run dir -> torch;
 ``ganedge.sdk.loader`` owns that rule); ``--backends`` only filters. ONNX files and engines
-carry their precision in their manifest; run dirs are run at each of ``--precisions``.
+carry their precision in their manifest; run dirs are run at each of ``--precisions``. Run dirs
+and engines run in each of ``--modes``: eager, or as CUDA graphs (captured once per batch size
+and replayed; CUDA devices only).
 
 Variants of one model are grouped by the checkpoint they came from (the manifest's
 ``source_sha256``, the weights file's hash), so quality can compare each with the fp32
@@ -22,6 +24,8 @@ from typing import Any, Sequence
 from ganedge.errors import BadInputError
 
 TORCH_PRECISIONS = ("fp32", "bf16", "fp16")
+MODES = ("eager", "graphs")  # graphs: CUDA graphs, captured once per batch size and replayed
+GRAPH_KINDS = ("run_dir", "engine")  # the artifacts whose backends (torch, TensorRT) can replay CUDA graphs
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Artifact:
 class Variant:
     artifact: Artifact
     requested_precision: str | None  # torch: fp32/bf16/fp16; None: the file's own precision
+    mode: str | None = None  # "eager" | "graphs" for run dirs and engines; None where it does not apply
     generator: Any = None  # ganedge.sdk.Generator once loaded
     info: dict[str, Any] = field(default_factory=dict)  # the generator's backend_info
 
@@ -64,7 +69,8 @@ class Variant:
 
     @property
     def label(self) -> str:
-        return f"{self.artifact.name} {self.backend}/{self.precision}"
+        graphs = "+graphs" if self.mode == "graphs" else ""
+        return f"{self.artifact.name} {self.backend}/{self.precision}{graphs}"
 
     def load_kwargs(self, device: str, threads: int | None) -> dict[str, Any]:
         """Keyword arguments for ``ganedge.sdk.load`` (also sent to the cold-start subprocess)."""
@@ -73,6 +79,8 @@ class Variant:
             kwargs["threads"] = threads
         if self.requested_precision is not None:
             kwargs["precision"] = self.requested_precision
+        if self.mode == "graphs":
+            kwargs["cuda_graphs"] = True
         return kwargs
 
 
@@ -86,6 +94,13 @@ class Case:
     @property
     def label(self) -> str:
         return f"{self.variant.label} b={self.batch_size}"
+
+
+def balanced_labels(manifest: Any, n: int, start: int = 0) -> list[int] | None:
+    """Class ids ``start, start+1, ...`` modulo the class count for a conditional model (every class
+    equally often), None for an unconditional one: what every timed or scored call feeds."""
+    k = manifest.num_classes
+    return [(start + i) % k for i in range(n)] if k else None
 
 
 def resolve_artifacts(models: Sequence[str | Path]) -> list[Artifact]:
@@ -104,8 +119,9 @@ def resolve_artifacts(models: Sequence[str | Path]) -> list[Artifact]:
     return artifacts
 
 
-def expand_variants(artifacts: Sequence[Artifact], backends: Sequence[str], precisions: Sequence[str]) -> list[Variant]:
-    """Every (artifact, precision) the filters allow; BadInputError if that leaves nothing."""
+def expand_variants(artifacts: Sequence[Artifact], backends: Sequence[str], precisions: Sequence[str],
+                    modes: Sequence[str] = ("eager",)) -> list[Variant]:
+    """Every (artifact, precision, mode) the filters allow; BadInputError if that leaves nothing."""
     from ganedge.sdk.backends import BACKEND_CHOICES as BACKENDS
 
     unknown = [b for b in backends if b not in BACKENDS or b == "auto"]
@@ -116,14 +132,16 @@ def expand_variants(artifacts: Sequence[Artifact], backends: Sequence[str], prec
     if bad:
         raise BadInputError(f"--precisions: {bad[0]!r} is not one of {', '.join(TORCH_PRECISIONS)} "
                             "(ONNX files and engines run at their own precision)")
+    bad = [m for m in modes if m not in MODES]
+    if bad or not modes:
+        raise BadInputError(f"--modes: {(bad or [''])[0]!r} is not one of {', '.join(MODES)}")
     variants = []
     for artifact in artifacts:
         if wanted is not None and artifact.backend not in wanted:
             continue
-        if artifact.kind == "run_dir":
-            variants.extend(Variant(artifact, p) for p in precisions)
-        else:
-            variants.append(Variant(artifact, None))
+        artifact_modes = modes if artifact.kind in GRAPH_KINDS else (None,)
+        artifact_precisions = precisions if artifact.kind == "run_dir" else (None,)
+        variants.extend(Variant(artifact, p, m) for p, m in itertools.product(artifact_precisions, artifact_modes))
     if not variants:
         kinds = ", ".join(sorted({a.backend for a in artifacts}))
         raise BadInputError(f"--backends {','.join(backends)} matches none of the models (they run on {kinds})")

@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 
 from ganedge.cli.main import run_command
-from ganedge.cli.params import SEEDS
+from ganedge.click_types import SEEDS
 from ganedge.cli.sample import seed_filename  # seed000042.png: the same names as `ganedge sample --outdir`
 from ganedge.errors import BadInputError
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 
 from ganedge.cli.main import run_command
-from ganedge.cli.params import IntList
+from ganedge.click_types import IntList
 from ganedge.errors import ValidationError, VerifyError
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ganedge.errors import BadInputError
 from ganedge.images import psnr
+from ganedge.jsonable import json_safe  # re-exported: validate and verify import it from here
 
 _REL_FLOOR = 1e-12  # relative error divides by |reference|; keep exact zeros from dividing by zero
 
@@ -51,7 +52,7 @@ class ErrorStats:
         data["max_rel_at"] = list(self.max_rel_at)
         data["min_atol"] = self.min_atol
         data["min_rtol"] = self.min_rtol
-        return _json_safe(data)
+        return json_safe(data)
 
 
 def error_stats(reference: np.ndarray, candidate: np.ndarray) -> ErrorStats:
@@ -144,17 +145,3 @@ def format_db(value: float | None) -> str:
     if value is None:
         return "n/a"
     return "inf dB (identical)" if math.isinf(value) else f"{value:.2f} dB"
-
-
-def _json_safe(data: Any) -> Any:
-    """inf/NaN are not JSON: write them as None (the text report says 'identical' or 'NaN')."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: _json_safe(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_json_safe(v) for v in data]
-    return data
-
-
-json_safe = _json_safe

@@ -6,8 +6,9 @@ tolerances (docs/contract.md, "Precision gates"); every one can be overridden pe
 (``--atol``, ``--min-psnr``, ...), and the report always names the value that was applied.
 
 ``int8_offered`` is a measured fact, not a guess: static int8 is only written where it beat
-fp32 side by side on CPU (``ganedge.export.speed``; the numbers are in the comment above each
-entry). Framework-free on purpose, so ``inspect`` and the CLI's help read it without torch.
+fp32 side by side on CPU (``ganedge bench model.onnx model.int8.onnx``, interleaved in one process;
+numbers in the comment of each entry, and the full table in bench/README.md).
+Framework-free on purpose, so ``inspect`` and the CLI's help read it without torch.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ _SETTINGS = {
     # (its ConvTranspose has no fast int8 kernel); after the sub-pixel rewrite int8 won at every
     # size measured: dcgan-32 x1.18 (batch 1) / x1.45 (batch 64), dcgan-64 x1.10 / x1.39.
     "dcgan": ExportSettings(arch="dcgan"),
-    # MLP: three Gemms. Measured side by side (export/speed.py; mlp-32, width 128, three runs on the
+    # MLP: three Gemms. Measured side by side (interleaved, one process; mlp-32, width 128, three runs on the
     # shared 2-core box): int8 with the pixel layer kept in float lost at batch 1 (-14..-26%) and tied
     # at batch 64; quantizing every layer still lost at batch 1 (-4..-28%), won at batch 64
     # (+18..29%, noise 5-20%) and left PSNR at 32 dB, just above the gate. No dependable win.

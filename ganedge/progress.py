@@ -3,6 +3,12 @@
 No dependencies. On a terminal it redraws one line in place at most ``refresh_s`` apart; on a
 pipe or file (CI logs) it prints a full line every ``log_every_s`` instead, so logs stay
 readable. A run may have a step budget, a time budget, or both; the ETA is whichever ends first.
+
+Why our own and not tqdm or click.progressbar: ``ganedge train --minutes M`` ends on a time
+budget, and the bar must show steps while its fraction and ETA follow whichever budget (steps
+or seconds, including the seconds a resumed run already spent) ends first; neither library's
+bar has a second budget. And in CI logs both redraw with carriage returns (tqdm) or print the
+label once (click), where this prints a full line every ``log_every_s``.
 """
 
 from __future__ import annotations

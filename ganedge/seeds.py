@@ -1,4 +1,7 @@
-"""Seed lists as users type them: ``0-63``, ``1,2,5-10``, ``7``."""
+"""Lists as users type them: seeds (``0-63``, ``1,2,5-10``, ``7``) and integers (``1,8,64``).
+
+Plain parsing that raises BadInputError, so the click commands (``ganedge.click_types``) and the
+bench's own scripts share it without the bench importing the CLI."""
 
 from __future__ import annotations
 
@@ -31,3 +34,17 @@ def parse_seeds(spec: str) -> list[int]:
             raise BadInputError(f"seed list {spec!r} has more than {MAX_SEEDS_IN_SPEC:,} seeds")
         seeds.extend(range(lo, hi + 1))
     return seeds
+
+
+def parse_int_list(text: str, minimum: int = 1) -> list[int]:
+    """``1,8,64`` -> [1, 8, 64], each >= ``minimum`` (order and repeats kept; empty items skipped)."""
+    try:
+        values = [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise BadInputError(f"{text!r} is not a comma-separated list of integers") from None
+    if not values:
+        raise BadInputError("the list is empty")
+    bad = [v for v in values if v < minimum]
+    if bad:
+        raise BadInputError(f"{bad[0]} is below the minimum {minimum}")
+    return values

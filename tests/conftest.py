@@ -1,14 +1,14 @@
 """Shared fixtures. Area-specific fixtures live in tests/<area>/conftest.py.
 
-``make_run_dir`` writes a real run directory (config.json + weights.safetensors) with a
-freshly initialised, deterministic generator: export, SDK and bench tests need a model
-with the right shapes, not a trained one.
+``make_run_dir`` writes a real run directory with freshly initialised, deterministic networks
+(``ganedge.models.random_run.write_random_run``): export, SDK and bench tests need a model with
+the right shapes, not a trained one.
 """
 
 from __future__ import annotations
 
-import copy
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -45,6 +45,19 @@ def cli(capsys):
     return run
 
 
+def pytest_configure(config):
+    """Under bench/gpu_check.sh (GANEDGE_EXPECT_INSTALL set): refuse to test any ganedge but the installed wheel."""
+    expected = os.environ.get("GANEDGE_EXPECT_INSTALL")
+    if not expected:
+        return
+    import ganedge
+
+    where = Path(ganedge.__file__).resolve().parent
+    if Path(expected).resolve() not in where.parents:
+        raise pytest.UsageError(f"the tests import ganedge from {where}, not from the install in {expected}; "
+                                "run pytest outside the checkout with --import-mode=append (bench/gpu_check.sh does)")
+
+
 def _cuda_available() -> bool:
     try:
         import torch
@@ -65,39 +78,18 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def make_run_dir(tmp_path_factory):
     """Factory: ``make_run_dir(arch="dcgan", size=32, num_classes=0, channels=3, latent_dim=128, width=None,
-    seed=0, dataset="scenes")``."""
+    seed=0, dataset="scenes")``, cached per argument set."""
+    from ganedge.models.random_run import write_random_run
+
     cache: dict[tuple, Path] = {}
 
     def make(arch: str = "dcgan", size: int = 32, num_classes: int = 0, channels: int = 3,
              latent_dim: int = 128, width: int | None = None, seed: int = 0, dataset: str = "scenes") -> Path:
         key = (arch, size, num_classes, channels, latent_dim, width, seed, dataset)
-        if key in cache:
-            return cache[key]
-        import torch
-
-        from ganedge.artifacts.run_dir import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
-        from ganedge.artifacts.run_config import ModelConfig, RunConfig
-        from ganedge.models import build_discriminator, build_generator
-
-        cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(channels, size, size),
-                                          num_classes=num_classes, g_width=width, d_width=width),
-                        dataset=dataset)
-        torch.manual_seed(seed)
-        g, d = build_generator(cfg.model), build_discriminator(cfg.model)
-        # Give BatchNorm non-trivial running statistics, as a trained model has.
-        g.train()
-        with torch.no_grad():
-            for _ in range(3):
-                z = torch.randn(32, latent_dim)
-                labels = torch.randint(0, num_classes, (32,)) if num_classes else None
-                g(z, labels)
-        g.eval()
-        run = tmp_path_factory.mktemp(f"run-{arch}{size}-c{num_classes}-{dataset}")
-        (run / CONFIG_FILE).write_text(cfg.to_json())
-        # safetensors refuses tensors shared between entries: G_ema gets its own copy.
-        save_weights(run / WEIGHTS_FILE, {"G": g, "G_ema": copy.deepcopy(g), "D": d}, metadata={"step": 0})
-        (run / STATE_FILE).write_text(json.dumps({"step": 0}))
-        cache[key] = run
-        return run
+        if key not in cache:
+            run = tmp_path_factory.mktemp(f"run-{arch}{size}-c{num_classes}-{dataset}")
+            cache[key] = write_random_run(run, arch, size, latent_dim, num_classes, width, seed, channels=channels,
+                                          dataset=dataset)
+        return cache[key]
 
     return make

@@ -11,6 +11,7 @@ from ganedge.errors import BadInputError
 
 BACKEND_CHOICES = ("onnxruntime", "tensorrt", "torch")
 PRECISION_CHOICES = ("fp32", "bf16", "fp16")
+MODE_CHOICES = ("eager", "graphs")
 
 
 def parse_list(text: str, option: str, choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -56,6 +57,8 @@ def _check_outputs(paths: dict[str, Path | None], plot: Path | None) -> None:
 @click.option("--precisions", default="fp32,bf16", show_default=True, metavar="LIST",
               help="torch backend precisions for run dirs (fp32, bf16; fp16 on CUDA). ONNX files and engines "
                    "run at the precision they were exported with.")
+@click.option("--modes", default="eager", show_default=True, metavar="LIST",
+              help="Run dirs and TensorRT engines: eager and/or graphs (CUDA graphs, captured per batch size; CUDA only).")
 @click.option("--batch-sizes", default="1,8,64", show_default=True, metavar="LIST", help="Images per call.")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
               metavar="S", help="Timed seconds per configuration (a minimum; cut into interleaved slices).")
@@ -99,7 +102,7 @@ def _check_outputs(paths: dict[str, Path | None], plot: Path | None) -> None:
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None, metavar="FILE.png",
               help="Plot throughput and p99 latency vs batch size.")
 @click.option("--quiet", is_flag=True, help="No progress bar or status lines.")
-def bench(models, backends, precisions, batch_sizes, duration, warmup, min_calls, slices, device, threads, seed,
+def bench(models, backends, precisions, modes, batch_sizes, duration, warmup, min_calls, slices, device, threads, seed,
           quality, quality_n, no_fd, min_psnr, max_fd_increase, concurrency, max_delay_ms, max_cv, compute_only,
           cold_start, roofline, json_path, csv_path, md_path, plot_path, quiet) -> None:
     """Benchmark MODEL... (run dirs, .onnx files, TensorRT engines) across backends, precisions
@@ -117,6 +120,8 @@ def bench(models, backends, precisions, batch_sizes, duration, warmup, min_calls
       ganedge bench runs/scenes --precisions fp32,bf16 --duration 5 --plot bench.png
       ganedge bench runs/scenes model.onnx model.int8.onnx --quality --min-psnr 35 --md bench.md
       ganedge bench model.onnx --concurrency 16 --max-delay-ms 2 --json -
+      ganedge bench runs/scenes --device cuda --precisions fp32,bf16,fp16 --modes eager,graphs
+      ganedge bench model.onnx model.int8.onnx --no-cold-start --no-roofline   # int8 vs fp32, side by side
     """
     from ganedge.bench.core import BenchConfig, run_bench
     from ganedge.bench.report import format_table, to_json, write_reports
@@ -125,6 +130,7 @@ def bench(models, backends, precisions, batch_sizes, duration, warmup, min_calls
         models=tuple(str(m) for m in models),
         backends=parse_list(backends, "--backends", BACKEND_CHOICES),
         precisions=parse_list(precisions, "--precisions", PRECISION_CHOICES),
+        modes=parse_list(modes, "--modes", MODE_CHOICES),
         batch_sizes=parse_batch_sizes(batch_sizes), duration_s=duration, warmup_s=warmup, min_calls=min_calls,
         slices=slices, device=device, threads=threads, seed=seed, cold_start=cold_start, roofline=roofline,
         compute_only=compute_only, quality=quality, quality_n=quality_n, fd=not no_fd, min_psnr=min_psnr,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganedge.cli.params import IntList
+from ganedge.click_types import IntList
 
 KIND_CHOICES = ("KIND_AUTO", "KIND_GPU", "KIND_CPU")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ganedge.cli.params import SEEDS
+from ganedge.click_types import SEEDS
 
 MAX_GRID_IMAGES = 4096  # a bigger grid is a multi-gigapixel PNG nobody opens; --outdir scales
 BACKEND_CHOICES = ("auto", "onnxruntime", "tensorrt", "torch")

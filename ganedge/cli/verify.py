@@ -6,7 +6,8 @@ import json
 
 import click
 
-from ganedge.cli.params import SEEDS, module_load_options, module_options
+from ganedge.cli.params import module_load_options, module_options
+from ganedge.click_types import SEEDS
 from ganedge.errors import VerifyError
 
 

@@ -61,3 +61,11 @@ def test_help_has_examples():
     result = run_cli("--help", timeout=60)
     assert result.returncode == 0
     assert "Examples:" in result.stdout and "--batch-sizes" in result.stdout and "--quality" in result.stdout
+
+
+def test_cuda_graphs_on_a_cpu_is_one_line(bench_models):
+    result = run_cli(str(bench_models["run"]), "--device", "cpu", "--modes", "eager,graphs", "--no-cold-start",
+                     "--no-roofline", timeout=120)
+    _one_line_error(result)
+    assert "cuda" in result.stderr
+    _one_line_error(run_cli(str(bench_models["run"]), "--modes", "lazy", timeout=60))

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from ganedge.bench.variants import close_variants, expand_variants, load_variants, resolve_artifacts
+from ganedge.errors import BadInputError
 
 HEAVY = ("torch", "onnxruntime", "onnx", "matplotlib", "tensorrt")
 
@@ -81,3 +82,29 @@ def test_variants_follow_the_artifacts(bench_models):
     assert [v.artifact.path for v in only_onnx] == [bench_models["fp32"], bench_models["fp16"]]
     torch_fp32 = expand_variants(artifacts, ("torch",), ("fp32",))[0]
     assert torch_fp32.load_kwargs("cpu", 2) == {"backend": "torch", "device": "cpu", "threads": 2, "precision": "fp32"}
+
+
+def test_modes_apply_to_run_dirs_and_graphs_load_as_cuda_graphs(bench_models):
+    artifacts = resolve_artifacts([bench_models["run"], bench_models["fp32"]])
+    variants = expand_variants(artifacts, (), ("fp32", "bf16"), ("eager", "graphs"))
+    assert [(v.artifact.kind, v.requested_precision, v.mode) for v in variants] == [
+        ("run_dir", "fp32", "eager"), ("run_dir", "fp32", "graphs"), ("run_dir", "bf16", "eager"),
+        ("run_dir", "bf16", "graphs"), ("onnx", None, None)]
+    graphs = variants[1]
+    assert graphs.load_kwargs("cuda", None)["cuda_graphs"] is True and "cuda_graphs" not in variants[0].load_kwargs("cuda", 1)
+    with pytest.raises(BadInputError, match="--modes: 'lazy'"):
+        expand_variants(artifacts, (), ("fp32",), ("lazy",))
+
+
+def test_traffic_of_a_run_dir(bench_models):
+    from ganedge.bench.flops import count_traffic, run_dir_cost
+
+    flops, traffic = run_dir_cost(str(bench_models["run"].resolve()))
+    # MLP 32 -> 32 -> 32 -> 768 at fp32: the weights and biases, and every layer's input and output once.
+    weights = 4 * (32 * 32 + 32 + 32 * 32 + 32 + 32 * 768 + 768)
+    assert flops > 0 and traffic.weight_bytes >= weights
+    assert traffic.bytes_per_sample(1) == traffic.activation_bytes + traffic.weight_bytes
+    assert traffic.bytes_per_sample(8, "bf16") == pytest.approx((traffic.activation_bytes + traffic.weight_bytes / 8) / 2)
+    variants = expand_variants(resolve_artifacts([bench_models["run"], bench_models["fp32"]]), (), ("fp32",))
+    counted = count_traffic(variants)
+    assert counted == {id(variants[0]): traffic}  # exported graphs: their runtime decides what moves

@@ -78,3 +78,36 @@ def test_cuda_compute_only_uses_device_events(bench_models):
     assert {r["compute_timer"] for r in rows} == {"cuda-event"}
     # The engine alone is faster than the engine plus latents, copies and uint8 conversion.
     assert all(0 < r["compute_p50_ms"] <= r["p50_ms"] for r in rows)
+
+
+@pytest.mark.gpu
+def test_cuda_graphs_mode_is_a_row_of_its_own(bench_models):
+    from ganedge.bench import BenchConfig, format_table, run_bench
+
+    config = BenchConfig(models=(str(bench_models["run"]),), precisions=("fp32",), modes=("eager", "graphs"),
+                         batch_sizes=(1, 8), duration_s=0.2, warmup_s=0.05, slices=2, device="cuda",
+                         cold_start=False, peak_probe_s=0.05)
+    result = run_bench(config)
+    rows = result.results
+    assert [(r["mode"], r["batch_size"]) for r in rows] == [("eager", 1), ("eager", 8), ("graphs", 1), ("graphs", 8)]
+    for row in rows:
+        assert row["compute_timer"] == "cuda-event" and row["compute_images_per_s"] > 0
+        assert row["pct_of_roofline"] >= row["pct_of_peak"] > 0
+    table = format_table(result)
+    assert "gpu img/s" in table and " mode " in table.splitlines()[3]
+
+
+def test_a_conditional_model_runs_every_part_of_the_bench(make_run_dir):
+    """Timed calls, compute-only calls, cold start, quality and concurrency all feed class labels."""
+    from ganedge.bench import BenchConfig, run_bench
+
+    run = make_run_dir(arch="mlp", size=16, latent_dim=32, width=32, num_classes=3)
+    config = BenchConfig(models=(str(run),), precisions=("fp32",), batch_sizes=(2,), duration_s=0.05,
+                         warmup_s=0.01, min_calls=2, slices=1, device="cpu", threads=1, roofline=False,
+                         compute_only=True, quality=True, quality_n=6, fd=False, concurrency=2)
+    result = run_bench(config)
+    (row,) = result.results
+    assert row["images_per_s"] > 0 and row["compute_p50_ms"] > 0 and row["cold_start_s"] > 0
+    assert row["max_level_diff"] == 0  # the run dir is its own quality reference
+    assert [r["mode"] for r in result.concurrency] == ["direct", "batcher"]
+    assert not any("cold start" in w for w in result.warnings), result.warnings

@@ -1,7 +1,7 @@
 import pytest
 
 from ganedge.errors import BadInputError
-from ganedge.seeds import parse_seeds
+from ganedge.seeds import parse_int_list, parse_seeds
 
 
 @pytest.mark.parametrize(
@@ -16,3 +16,16 @@ def test_parse(spec, expected):
 def test_parse_rejects(spec):
     with pytest.raises(BadInputError):
         parse_seeds(spec)
+
+
+@pytest.mark.parametrize("text, minimum, expected", [("1,8,64", 1, [1, 8, 64]), (" 16 ,32,", 16, [16, 32]),
+                                                     ("0", 0, [0]), ("4,4", 1, [4, 4])])
+def test_parse_int_list(text, minimum, expected):
+    assert parse_int_list(text, minimum) == expected
+
+
+@pytest.mark.parametrize("text, message", [("1,x", "not a comma-separated list"), (",", "the list is empty"),
+                                           ("8,0", "0 is below the minimum 1")])
+def test_parse_int_list_rejects(text, message):
+    with pytest.raises(BadInputError, match=message):
+        parse_int_list(text)

@@ -1,6 +1,7 @@
 """Session fixtures for the examples' tests: tiny real models, exported once, and a server process.
 
-See example_helpers.py for why the models are built here rather than with ``make_run_dir``.
+The models are example_helpers.build_run's: ``write_random_run`` with a gain on the last layer, so
+images differ from seed to seed.
 """
 
 from __future__ import annotations

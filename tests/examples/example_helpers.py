@@ -1,15 +1,13 @@
 """Helpers for the examples' tests: tiny real models, PNG decoding, a server subprocess.
 
 The models are tiny (16x16, width 8) so two CI cores can serve 64 clients, but their last layer
-is scaled so images span [-1, 1] and differ from seed to seed: a fresh DCGAN puts out flat grey,
-and a test that compares images of different seeds would then pass even if seeds were mixed up.
-(tests/conftest.py's ``make_run_dir`` cannot be used: it stores one module as both G and G_ema,
-which safetensors refuses as shared memory.)
+is scaled (``write_random_run``'s ``gain``) so images span [-1, 1] and differ from seed to seed: a
+fresh DCGAN puts out flat grey, and a test that compares images of different seeds would then pass
+even if seeds were mixed up.
 """
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import os
@@ -30,30 +28,9 @@ SERVER = EXAMPLES / "serve" / "server.py"
 def build_run(folder: Path, arch: str = "dcgan", size: int = 16, width: int = 8, latent_dim: int = 32,
               num_classes: int = 0, gain: float = 3.0, seed: int = 0) -> Path:
     """A run directory (config.json, weights.safetensors, state.json) with a random but lively G."""
-    import torch
+    from ganedge.models.random_run import write_random_run
 
-    from ganedge.artifacts.run_dir import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
-    from ganedge.artifacts.run_config import ModelConfig, RunConfig
-    from ganedge.models import build_discriminator, build_generator
-
-    cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(3, size, size),
-                                      num_classes=num_classes, g_width=width, d_width=width))
-    torch.manual_seed(seed)
-    g, d = build_generator(cfg.model), build_discriminator(cfg.model)
-    g.train()  # BatchNorm statistics of a few batches, as a trained model has
-    with torch.no_grad():
-        for _ in range(3):
-            labels = torch.randint(0, num_classes, (32,)) if num_classes else None
-            g(torch.randn(32, latent_dim), labels)
-        last = [m for m in g.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d,
-                                                          torch.nn.Linear))][-1]
-        last.weight.mul_(gain)
-    g.eval()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / CONFIG_FILE).write_text(cfg.to_json())
-    save_weights(folder / WEIGHTS_FILE, {"G": g, "G_ema": copy.deepcopy(g), "D": d}, metadata={"step": 1})
-    (folder / STATE_FILE).write_text(json.dumps({"step": 1}))
-    return folder
+    return write_random_run(folder, arch, size, latent_dim, num_classes, width, seed, gain=gain, step=1)
 
 
 def export(run: Path, output: Path) -> Path:

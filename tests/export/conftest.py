@@ -1,17 +1,13 @@
 """Real run directories and real exports for the export tests, built once per session.
 
-``build_run`` writes a run directory through the same public pieces ``ganedge train`` uses
-(RunConfig, build_generator, save_weights) rather than tests/conftest.py's ``make_run_dir``,
-for two reasons the export tests need: G and G_ema hold *different* weights (so --ema/--no-ema
-is observable; make_run_dir stores copies of one module), and the last layer is scaled so
-images span [-1, 1] and saturate like a trained model's (a fresh DCGAN puts out flat grey,
-which would make every precision gate trivial).
+The run directories come from ``ganedge.models.random_run.write_random_run`` with two settings
+the export tests need: G and G_ema hold *different* weights (``ema_noise``, so --ema/--no-ema is
+observable), and the last layer is scaled (``gain``) so images span [-1, 1] and saturate like a
+trained model's (a fresh DCGAN puts out flat grey, which would make every precision gate trivial).
 """
 
 from __future__ import annotations
 
-import copy
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,37 +15,12 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 
-
 def build_run(root: Path, arch: str, size: int, num_classes: int = 0, width: int | None = None,
               latent_dim: int = 64, seed: int = 0, gain: float = 4.0) -> Path:
-    import torch
+    from ganedge.models.random_run import write_random_run
 
-    from ganedge.artifacts.run_dir import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
-    from ganedge.artifacts.run_config import ModelConfig, RunConfig
-    from ganedge.models import build_discriminator, build_generator
-
-    cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(3, size, size),
-                                      num_classes=num_classes, g_width=width, d_width=width))
-    torch.manual_seed(seed)
-    g_ema, d = build_generator(cfg.model), build_discriminator(cfg.model)
-    g_ema.train()  # give BatchNorm the non-trivial running statistics of a trained model
-    with torch.no_grad():
-        for _ in range(3):
-            labels = torch.randint(0, num_classes, (32,)) if num_classes else None
-            g_ema(torch.randn(32, latent_dim), labels)
-        last = [m for m in g_ema.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))][-1]
-        last.weight.mul_(gain)  # outputs reach tanh's saturated range
-    g_ema.eval()
-    g = copy.deepcopy(g_ema)
-    with torch.no_grad():
-        for p in g.parameters():
-            p.add_(0.05 * torch.randn_like(p))  # the raw G: a visibly different model from G_ema
-    run = root / f"run-{arch}{size}-c{num_classes}-s{seed}"
-    run.mkdir(parents=True)
-    (run / CONFIG_FILE).write_text(cfg.to_json())
-    save_weights(run / WEIGHTS_FILE, {"G": g, "G_ema": g_ema, "D": d}, metadata={"step": 7})
-    (run / STATE_FILE).write_text(json.dumps({"step": 7}))
-    return run
+    return write_random_run(root / f"run-{arch}{size}-c{num_classes}-s{seed}", arch, size, latent_dim, num_classes,
+                            width, seed, gain=gain, ema_noise=0.05, step=7)
 
 
 @pytest.fixture(scope="session")

@@ -89,15 +89,21 @@ def test_fp16_of_a_conditional_mlp(cond_exports):
 
 
 def test_side_by_side_speed_rows(dcgan_all, cond_exports):
-    from ganedge.export.speed import compare_speed, format_rows
+    """int8 vs fp32 (and a conditional model, which gets labels fed too) timed side by side by the bench engine."""
+    from ganedge.bench import BenchConfig, format_table, run_bench
 
     _, folder = dcgan_all
     models = {"fp32": folder / "model.onnx", "int8": folder / "model.int8.onnx",
-              "mlp-cond": cond_exports["mlp"].variants[0].path}  # a conditional model gets labels fed too
-    rows = compare_speed(models, batch_sizes=(1, 3), rounds=2, seconds=0.02, warmup=1)
-    assert [(r.model, r.batch_size) for r in rows] == [(m, b) for b in (1, 3) for m in models]
-    assert all(r.images_per_s > 0 and r.ms_per_batch > 0 and r.rounds == 2 for r in rows)
-    assert "images/s" in format_rows(rows)
+              "mlp-cond": cond_exports["mlp"].variants[0].path}
+    config = BenchConfig(models=tuple(str(p) for p in models.values()), batch_sizes=(1, 3), duration_s=0.04,
+                         warmup_s=0.0, min_calls=1, slices=2, device="cpu", threads=1, cold_start=False,
+                         roofline=False)
+    result = run_bench(config)
+    rows = result.results
+    assert [(r["model"], r["batch_size"]) for r in rows] == [(p.name, b) for p in models.values() for b in (1, 3)]
+    assert [r["precision"] for r in rows[::2]] == ["fp32", "int8", "fp32"]
+    assert all(r["images_per_s"] > 0 and r["mean_ms"] > 0 and r["slices"] == 2 for r in rows)
+    assert "img/s" in format_table(result)
 
 
 def test_the_exporter_is_generic_over_architectures(runs, tmp_path):

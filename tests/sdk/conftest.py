@@ -2,7 +2,7 @@
 
 Freshly initialised generators put out nearly flat grey images (DCGAN: std ~0.01), which
 would never exercise uint8 rounding or clipping; ``build_run_dir`` scales the last layer so
-outputs span [-1, 1] and saturate, as a trained model's do.
+outputs span [-1, 1] and saturate, as a trained model's do (``write_random_run``'s ``gain``).
 """
 
 from __future__ import annotations
@@ -26,40 +26,10 @@ def export_run_dir(run_dir: Path, path: Path) -> Path:
 
 def build_run_dir(target: Path, arch: str, size: int, width: int | None, latent_dim: int = 128,
                   num_classes: int = 0, gain: float = 1.0) -> Path:
-    """A real run directory (config.json + weights.safetensors) holding a fresh, deterministic G.
+    """A real run directory holding a fresh, deterministic G whose last layer is scaled by ``gain``."""
+    from ganedge.models.random_run import write_random_run
 
-    Like tests/conftest.py's ``make_run_dir`` (BatchNorm statistics from three train-mode
-    passes), plus ``gain`` on the last layer, and G_ema saved as its own copy: safetensors
-    refuses two names for one tensor, which is what ``{"G": g, "G_ema": g}`` gives it.
-    """
-    import copy
-    import json
-
-    import torch
-
-    from ganedge.artifacts.run_dir import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_weights
-    from ganedge.artifacts.run_config import ModelConfig, RunConfig
-    from ganedge.models import build_generator
-
-    cfg = RunConfig(model=ModelConfig(arch=arch, latent_dim=latent_dim, image_shape=(3, size, size),
-                                      num_classes=num_classes, g_width=width, d_width=width))
-    torch.manual_seed(0)
-    g = build_generator(cfg.model)
-    g.train()
-    with torch.no_grad():
-        for _ in range(3):
-            labels = torch.randint(0, num_classes, (32,)) if num_classes else None
-            g(torch.randn(32, latent_dim), labels)
-        last = [m for m in g.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))][-1]
-        last.weight.mul_(gain)
-        if last.bias is not None:
-            last.bias.mul_(gain)
-    g.eval()
-    target.mkdir(parents=True)
-    (target / CONFIG_FILE).write_text(cfg.to_json())
-    save_weights(target / WEIGHTS_FILE, {"G": g, "G_ema": copy.deepcopy(g)}, metadata={"step": 0})
-    (target / STATE_FILE).write_text(json.dumps({"step": 0}))
-    return target
+    return write_random_run(target, arch, size, latent_dim, num_classes, width, gain=gain)
 
 
 @pytest.fixture(scope="session")
