@@ -201,7 +201,9 @@ def _adapter_class():
             self.conditional = conditional
 
         def forward(self, z, label=None):
-            return self.module(z, label) if self.conditional else self.module(z)
+            out = self.module(z, label) if self.conditional else self.module(z)
+            # float64/float16 images become float32, the contract's output type (a no-op for float32).
+            return out.float() if isinstance(out, torch.Tensor) and out.is_floating_point() else out
 
     return ForeignGenerator
 
@@ -247,14 +249,38 @@ def load_reference(text: str, spec: ModuleSpec = ModuleSpec()):
     return describe_module(module, ref.text, spec, source_sha)
 
 
+def bake_spectral_norm(module) -> int:
+    """Replace hook-based spectral norm (``torch.nn.utils.spectral_norm``) by the weight it gives in eval mode.
+
+    The hook recomputes ``weight`` from ``weight_orig`` and the stored singular vectors on every call
+    and assigns it as a plain attribute, which torch.export warns about (and a strict caller turns into
+    an error). In eval mode that weight is a constant, so baking it is exact. Returns how many were baked.
+    """
+    from torch.nn.utils import remove_spectral_norm
+    from torch.nn.utils.spectral_norm import SpectralNorm
+
+    baked = 0
+    for sub in module.modules():
+        for hook in list(sub._forward_pre_hooks.values()):
+            if isinstance(hook, SpectralNorm):
+                remove_spectral_norm(sub, hook.name)
+                baked += 1
+    return baked
+
+
 def describe_module(module, arch: str, spec: ModuleSpec, source_sha256: str | None = None):
-    """``(generator adapted to forward(z, label), Manifest)`` for a module in hand; ``arch`` names it in the manifest."""
+    """``(generator adapted to forward(z, label), Manifest)`` for a module in hand; ``arch`` names it in the manifest.
+
+    The module is put in eval mode and its hook-based spectral norms are baked (exact in eval mode).
+    """
     import torch
 
     if not isinstance(module, torch.nn.Module):
         raise BadInputError(f"expected a torch.nn.Module, got {type(module).__name__}")
     uint8_affine(spec.output_range)
     module = module.eval().cpu()
+    source_sha256 = source_sha256 or state_sha256(module)  # of the weights as given, before baking
+    bake_spectral_norm(module)
     latent_dim = latent_dim_of(module, arch, spec.latent_dim)
     if spec.num_classes < 0:
         raise BadInputError(f"--num-classes must be >= 0, got {spec.num_classes}")
@@ -268,5 +294,5 @@ def describe_module(module, arch: str, spec: ModuleSpec, source_sha256: str | No
         extra["class_names"] = list(spec.class_names)
     manifest = Manifest(arch=arch, latent_dim=latent_dim, image_shape=image_shape, num_classes=spec.num_classes,
                         inputs=tuple(inputs), output=outputs[0], output_range=tuple(float(v) for v in spec.output_range),
-                        source_sha256=source_sha256 or state_sha256(module), extra=extra)
+                        source_sha256=source_sha256, extra=extra)
     return generator, manifest
