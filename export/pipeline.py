@@ -42,6 +42,7 @@ class ExportOptions:
     fd: bool = True  # False: skip the FD half of the int8 gate (reported as skipped)
     fd_samples: int | None = None
     lint: bool = True
+    class_names: tuple[str, ...] | None = None  # set/override the manifest's class names (--class-names)
 
 
 @dataclass
@@ -161,6 +162,20 @@ def load_source(run_dir: str | os.PathLike, ema: bool = True):
     return generator, config, settings, manifest, str(meta.get("weights", "G"))
 
 
+def with_class_names(manifest: Manifest, names: tuple[str, ...] | None) -> Manifest:
+    """``manifest`` naming its classes ``names`` (None: as it was); a list that does not fit is bad input."""
+    from ganedge.artifacts.manifest import check_class_names
+
+    if names is None:
+        return manifest
+    if not manifest.num_classes:
+        raise BadInputError("--class-names is for conditional models; this generator is unconditional")
+    try:
+        return manifest.replace(class_names=check_class_names(tuple(names), manifest.num_classes))
+    except ValueError as exc:
+        raise BadInputError(f"--class-names: {exc}") from None
+
+
 def write_model(model, path: Path) -> tuple[int, str]:
     """Serialize ``model`` to ``path`` atomically; returns (size in bytes, sha256)."""
     data = model.SerializeToString()
@@ -183,6 +198,7 @@ def export_onnx(run_dir: str | os.PathLike, output: str | os.PathLike, options: 
     for path in paths.values():
         check_output_path(path)
     generator, config, settings, manifest, weights = load_source(run_dir, options.ema)
+    manifest = with_class_names(manifest, options.class_names)
     precisions = _offered(options, settings, log)
     opset = check_opset(options.opset if options.opset is not None else settings.opset)
     gates = settings.gates.override(atol=options.atol, min_psnr=options.min_psnr,

@@ -18,6 +18,28 @@ def _precisions(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
+def _class_names(ctx, param, value):
+    """FILE: one class name per line (blank lines skipped), or a JSON list of strings."""
+    import json as json_module
+    from pathlib import Path
+
+    if value is None:
+        return None
+    try:
+        text = Path(value).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"--class-names: cannot read {value} ({exc})") from None
+    if text.lstrip().startswith("["):
+        try:
+            names = json_module.loads(text)
+        except json_module.JSONDecodeError as exc:
+            raise BadInputError(f"--class-names: {value} is not a JSON list of names ({exc})") from None
+        if not isinstance(names, list):
+            raise BadInputError(f"--class-names: {value} is not a JSON list of names")
+        return tuple(names)
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
 @click.command("onnx")
 @click.argument("run_dir", type=click.Path(path_type=str), metavar="RUN_DIR")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
@@ -42,9 +64,12 @@ def _precisions(ctx, param, value):
               help="Measure FD for the int8 gate (needs the dataset's feature net).")
 @click.option("--fd-samples", type=click.IntRange(min=8), default=None, metavar="N",
               help="Samples per model for the int8 FD check.  [default: the evaluator's, 2000]")
+@click.option("--class-names", type=click.Path(dir_okay=False, path_type=str), default=None, callback=_class_names,
+              metavar="FILE", help="Name the classes of a conditional model: one name per line (or a JSON list), "
+              "in class order; overrides the names the run recorded.  [default: the run's folder names, if any]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the report goes to stderr).")
 def onnx_cmd(run_dir, output, precision, opset, validate, keep_failed, ema, atol, max_uint8_diff, min_psnr,
-             max_fd_increase, measure_fd, fd_samples, as_json):
+             max_fd_increase, measure_fd, fd_samples, class_names, as_json):
     """Export a run's generator to ONNX, validated against PyTorch.
 
     The graph has a dynamic batch, inputs "z" (and "label" if conditional), output "image",
@@ -58,13 +83,15 @@ def onnx_cmd(run_dir, output, precision, opset, validate, keep_failed, ema, atol
       ganedge export onnx runs/scenes -o model.onnx --precision all
       ganedge export onnx runs/scenes -o model-int8.onnx --precision int8
       ganedge export onnx runs/scenes -o model.onnx --atol 1e-5 --json > report.json
+      ganedge export onnx runs/pets -o pets.onnx --class-names classes.txt   # then: sample --label cat
     """
     from ganedge.export.pipeline import ExportOptions, export_onnx
 
     precisions, asked_all = precision
     options = ExportOptions(precisions=precisions, opset=opset, ema=ema, validate=validate, keep_failed=keep_failed,
                             skip_unoffered_int8=asked_all, atol=atol, min_psnr=min_psnr, max_uint8_diff=max_uint8_diff,
-                            max_fd_increase=max_fd_increase, fd=measure_fd, fd_samples=fd_samples)
+                            max_fd_increase=max_fd_increase, fd=measure_fd, fd_samples=fd_samples,
+                            class_names=class_names)
     result = export_onnx(run_dir, output, options, log=lambda line: click.echo(line, err=as_json))
     if as_json:
         click.echo(json.dumps(result.to_dict(), sort_keys=True))
