@@ -48,6 +48,7 @@ class ExportOptions:
     lint: bool = True
     fixed_batch: int | None = None  # export at this fixed batch instead of trying a dynamic one
     fp16_fallback: bool = True  # keep nodes in fp32 until the fp16 variant passes its gate
+    class_names: tuple[str, ...] | None = None  # set/override the manifest's class names (--class-names)
 
 
 @dataclass
@@ -161,6 +162,20 @@ def check_output_path(path: Path) -> None:
         raise OutputError(f"cannot write {path}: folder {probe} is not writable; choose another -o")
 
 
+def with_class_names(manifest: Manifest, names: tuple[str, ...] | None) -> Manifest:
+    """``manifest`` naming its classes ``names`` (None: as it was); a list that does not fit is bad input."""
+    from ganedge.artifacts.manifest import check_class_names
+
+    if names is None:
+        return manifest
+    if not manifest.num_classes:
+        raise BadInputError("--class-names is for conditional models; this generator is unconditional")
+    try:
+        return manifest.replace(class_names=check_class_names(tuple(names), manifest.num_classes))
+    except ValueError as exc:
+        raise BadInputError(f"--class-names: {exc}") from None
+
+
 def write_model(model, path: Path) -> tuple[int, str]:
     """Serialize ``model`` to ``path`` atomically; returns (size in bytes, sha256)."""
     data = model.SerializeToString()
@@ -187,6 +202,8 @@ def export_onnx(source, output: str | os.PathLike, options: ExportOptions = Expo
         check_output_path(path)
     src = source if isinstance(source, TorchSource) else load_source(source, ema=options.ema, spec=spec)
     settings = settings_for_source(src.manifest.arch, src.is_run_dir)
+    if options.class_names is not None:
+        src.manifest = with_class_names(src.manifest, options.class_names)
     opset = check_opset(options.opset if options.opset is not None else settings.opset)
     result = ExportResult(source=src.text, manifest=src.manifest, opset=opset, weights=src.weights,
                           validated=options.validate, is_run_dir=src.is_run_dir)

@@ -24,15 +24,16 @@ def ensure_writable_dir(folder: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is fsynced and renamed onto it.
 
-    Use when a library insists on writing to a path itself (onnx.save, safetensors).
+    Use when a library insists on writing to a path itself (onnx.save, safetensors; ``suffix``
+    for one that picks the format by extension, such as ffmpeg).
     On any exception the temporary file is removed and ``target`` is untouched.
     """
     target = Path(target)
     folder = ensure_writable_dir(target.parent if str(target.parent) else ".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -9,6 +9,7 @@ across batches; one larger than ``max_batch`` runs alone (chunked by the Generat
 - Bounded queue: ``max_queue`` images may wait; ``submit`` beyond that raises QueueFullError at
   once (back off and retry), like Triton's ``max_queue_size``.
 - Results are exactly ``g.sample(n, seed=seed, ...)``: images depend only on their seeds.
+  ``submit_latents(z)`` queues your own latents (a walk's frames) into the same batches.
 - Errors: arguments are checked in ``submit``, so a bad request never joins a batch. If a batch
   still fails (e.g. NaN from one seed), each of its requests is retried alone, so the error
   reaches only the futures it belongs to.
@@ -31,19 +32,24 @@ import numpy as np
 from ganedge.errors import BadInputError, ClosedError, QueueFullError
 from ganedge.latents import seed_range
 from ganedge.sdk.generator import Generator, check_labels, check_truncation
+from ganedge.sdk.labels import merge_for_runner
 
 
 @dataclass
 class _Request:
-    seeds: np.ndarray  # (n,) uint64
+    seeds: np.ndarray | None  # (n,) uint64; None for a request of latents
     psi: float
-    labels: np.ndarray | None  # (n,) int64 or None
+    labels: np.ndarray | None  # (n,) int64, (n, K) float32 class weights, or None
     future: Future
+    z: np.ndarray | None = None  # float32 (n, latent_dim) for a request of latents
     arrival: float = field(default_factory=time.monotonic)
 
     @property
     def n(self) -> int:
-        return int(self.seeds.size)
+        return int(self.seeds.size if self.seeds is not None else self.z.shape[0])
+
+    def latents(self, g: Generator) -> np.ndarray:
+        return self.z if self.seeds is None else g._seed_latents(self.seeds, self.psi)
 
 
 @dataclass
@@ -86,11 +92,30 @@ class Batcher:
     def submit(self, seed: int, n: int = 1, labels: Any = None, truncation: float = 1.0) -> Future:
         """Queue seeds ``seed .. seed+n-1``; the Future's result is uint8 (n, H, W, C)."""
         seeds = seed_range(seed, n)
-        if seeds.size > self.max_queue:
-            raise BadInputError(f"a request of {seeds.size} images can never fit a queue of {self.max_queue}; "
-                                "split it or raise max_queue")
+        self._check_fits(seeds.size)
         request = _Request(seeds, check_truncation(truncation), check_labels(self.generator.manifest, labels, seeds.size),
                            Future())
+        return self._enqueue(request)
+
+    def submit_latents(self, z: np.ndarray, labels: Any = None) -> Future:
+        """Queue your own float32 latents z (n, latent_dim); the Future's result is uint8 (n, H, W, C),
+        exactly ``generate(z, labels)`` converted as ``sample`` converts. ``labels``: as for ``sample``, or
+        float32 (n, num_classes) class weights where the model's graph takes them."""
+        g = self.generator
+        dim = g.manifest.latent_dim
+        if not isinstance(z, np.ndarray) or z.dtype != np.float32 or z.ndim != 2 or z.shape[1] != dim:
+            raise BadInputError(f"z must be a numpy float32 array of shape (n, {dim}), got "
+                                f"{getattr(z, 'dtype', type(z).__name__)} {getattr(z, 'shape', '')}")
+        self._check_fits(z.shape[0])
+        request = _Request(None, 1.0, g._labels_or_weights(labels, z.shape[0]), Future(), z=np.array(z))
+        return self._enqueue(request)
+
+    def _check_fits(self, n: int) -> None:
+        if n > self.max_queue:
+            raise BadInputError(f"a request of {n} images can never fit a queue of {self.max_queue}; "
+                                "split it or raise max_queue")
+
+    def _enqueue(self, request: _Request) -> Future:
         if request.n == 0:
             c, h, w = self.generator.manifest.image_shape
             request.future.set_result(np.empty((0, h, w, c), dtype=np.uint8))
@@ -173,12 +198,12 @@ class Batcher:
 
     def _run(self, batch: list[_Request]) -> None:
         g = self.generator
-        seeds = np.concatenate([r.seeds for r in batch])
-        psi = np.concatenate([np.full(r.n, r.psi, dtype=np.float32) for r in batch])
-        labels = None if batch[0].labels is None else np.concatenate([r.labels for r in batch])
+        labels = merge_for_runner([r.labels for r in batch], g.manifest.num_classes)
         try:
             with g._call():
-                images = g._render(seeds, psi if np.any(psi != 1.0) else 1.0, labels)  # (total, H, W, C)
+                z = np.concatenate([r.latents(g) for r in batch])  # (total, latent_dim)
+                seeds = None if any(r.seeds is None for r in batch) else np.concatenate([r.seeds for r in batch])
+                images = g._render_latents(z, labels, seeds)  # (total, H, W, C)
         except Exception:
             if len(batch) == 1:
                 self._finish_alone(batch[0])
@@ -188,15 +213,20 @@ class Batcher:
             return
         with self._cond:
             self._stats.batches += 1
-            self._stats.max_batch_seen = max(self._stats.max_batch_seen, seeds.size)
+            self._stats.max_batch_seen = max(self._stats.max_batch_seen, z.shape[0])
         start = 0
         for request in batch:
             request.future.set_result(images[start:start + request.n])
             start += request.n
 
     def _finish_alone(self, request: _Request) -> None:
+        g = self.generator
         try:
-            images = self.generator.sample_seeds(request.seeds, truncation=request.psi, labels=request.labels)
+            if request.seeds is not None:
+                images = g.sample_seeds(request.seeds, truncation=request.psi, labels=request.labels)
+            else:
+                with g._call():
+                    images = g._render_latents(request.z, request.labels)
         except BaseException as exc:  # any failure belongs to this request's future, not to the worker
             with self._cond:
                 self._stats.failed += 1

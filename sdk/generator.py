@@ -28,6 +28,9 @@ from ganedge.images import to_uint8_nhwc
 from ganedge.latents import check_seeds, latents, seed_range
 from ganedge.artifacts.manifest import Manifest
 from ganedge.sdk.backends.base import NonFiniteOutputError, Runner, check_finite
+from ganedge.sdk.labels import check_labels, check_weights
+
+__all__ = ["DEFAULT_BATCH", "Generator", "check_labels", "check_truncation"]
 
 DEFAULT_BATCH = 64  # images per runner call when the caller does not say; per-image cost is flat above ~8 on CPU
 
@@ -37,32 +40,6 @@ def check_truncation(truncation: Any) -> float:
             or not math.isfinite(float(truncation)):
         raise BadInputError(f"truncation must be a finite number (1.0 = off), got {truncation!r}")
     return float(truncation)
-
-
-def check_labels(manifest: Manifest, labels: Any, n: int) -> np.ndarray | None:
-    """None for unconditional models; int64 (n,) in [0, num_classes) for conditional ones."""
-    k = manifest.num_classes
-    if k == 0:
-        if labels is not None:
-            raise BadInputError("this model is unconditional: do not pass labels")
-        return None
-    if labels is None:
-        raise BadInputError(f"this model is conditional on {k} classes: pass labels= (an int in [0, {k}) "
-                            "or one per image)")
-    if isinstance(labels, (bool, np.bool_)):
-        raise BadInputError(f"labels must be integers in [0, {k}), not a bool")
-    if isinstance(labels, numbers.Integral):
-        array = np.full(n, int(labels), dtype=np.int64)
-    else:
-        array = np.asarray(labels)
-        if array.dtype.kind not in "iu" or array.ndim != 1:
-            raise BadInputError(f"labels must be an int or a 1-D sequence of ints, got {array.dtype} {array.shape}")
-        if array.shape[0] != n:
-            raise BadInputError(f"got {array.shape[0]} labels for {n} images; pass one per image or a single int")
-    if array.size and (int(array.min()) < 0 or int(array.max()) >= k):
-        bad = int(array.min()) if int(array.min()) < 0 else int(array.max())
-        raise BadInputError(f"label {bad} is out of range: this model has classes 0..{k - 1}")
-    return np.ascontiguousarray(array, dtype=np.int64)
 
 
 def _check_count(n: Any) -> int:
@@ -183,7 +160,10 @@ class Generator:
         return batches()
 
     def generate(self, z: np.ndarray, labels=None) -> np.ndarray:
-        """float32 (n, C, H, W) in the manifest's output_range for your own latents z: float32 (n, latent_dim)."""
+        """float32 (n, C, H, W) in the manifest's output_range for your own latents z: float32 (n, latent_dim).
+
+        ``labels``: as for :meth:`sample`, or float32 (n, num_classes) class weights for a model whose graph
+        takes them (``runner.label_input == "onehot"``)."""
         dim = self.manifest.latent_dim
         if not isinstance(z, np.ndarray):
             raise BadInputError(f"z must be a numpy float32 array of shape (n, {dim}), got {type(z).__name__}")
@@ -192,7 +172,7 @@ class Generator:
         if z.ndim != 2 or z.shape[1] != dim:
             raise BadInputError(f"z must have shape (n, {dim}), got {z.shape}")
         n = z.shape[0]
-        labels = check_labels(self.manifest, labels, n)
+        labels = self._labels_or_weights(labels, n)
         z = np.ascontiguousarray(z)
         if n == 0:
             self._raise_if_closed()
@@ -206,6 +186,35 @@ class Generator:
                 self._check_finite(x, offset=i, seeds=None)
                 parts.append(x)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def interpolate(self, a, b, steps: int, mode: str = "slerp", truncation: float = 1.0, labels=None,
+                    batch_size: int | None = None) -> np.ndarray:
+        """uint8 (steps, H, W, C): ``steps`` frames from ``a`` to ``b`` (seeds, or float32 latents (latent_dim,)).
+
+        The first and last frames are exactly ``sample_seeds([a])`` and ``sample_seeds([b])`` (same
+        truncation and label); the frames between follow ``mode`` ("slerp" or "lerp", defined in
+        :mod:`ganedge.sdk.navigate`). ``labels``: one class for every frame, or a pair (class a, class b)
+        to blend between them (models whose graph takes class weights only).
+        """
+        from ganedge.sdk import navigate
+
+        return navigate.interpolate(self, a, b, steps, mode, truncation, labels, batch_size)
+
+    def walk(self, seeds, frames_per_step: int, mode: str = "slerp", loop: bool = False, truncation: float = 1.0,
+             labels=None, batch_size: int | None = None, batcher=None) -> Iterator[np.ndarray]:
+        """Yield uint8 batches of a walk through ``seeds`` (ints, or float32 latents (k, latent_dim)).
+
+        ``frames_per_step`` frames per seed-to-seed step; without ``loop`` the walk ends on the last seed's
+        own image ((k - 1) * frames_per_step + 1 frames), with ``loop`` it returns toward the first
+        (k * frames_per_step frames; the frame after the last would be the first). Every frame is a pure
+        function of this description: the same at any ``batch_size`` and through a ``batcher``
+        (:class:`~ganedge.sdk.Batcher`, whose micro-batching then serves the frames). Memory stays bounded
+        by one batch. ``labels``: one class for all frames or one per seed (neighbours that differ blend).
+        Arguments are checked now, not at the first ``next()``.
+        """
+        from ganedge.sdk import navigate
+
+        return navigate.walk(self, seeds, frames_per_step, mode, loop, truncation, labels, batch_size, batcher)
 
     def close(self) -> None:
         """Refuse new calls, wait for running ones, release the backend. Idempotent."""
@@ -252,16 +261,29 @@ class Generator:
     def _render(self, seeds: np.ndarray, psi: float | np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         """uint8 (m, H, W, C) for m seeds in one runner call (or several, above the runner's max_batch).
         ``psi``: a float or one per seed (m,)."""
-        limit = self._runner.max_batch
-        if limit and seeds.size > limit:  # e.g. a Batcher batch bigger than a TensorRT profile
-            parts = [self._render(seeds[i:i + limit], psi if not isinstance(psi, np.ndarray) else psi[i:i + limit],
-                                  None if labels is None else labels[i:i + limit]) for i in range(0, seeds.size, limit)]
-            return np.concatenate(parts)
-        z = latents(seeds, self.manifest.latent_dim)  # (m, latent_dim), fresh: scaled in place below
+        return self._render_latents(self._seed_latents(seeds, psi), labels, seeds)
+
+    def _seed_latents(self, seeds: np.ndarray, psi: float | np.ndarray) -> np.ndarray:
+        """float32 (m, latent_dim): the latents of ``seeds`` scaled by truncation ``psi`` (a float or (m,))."""
+        z = latents(seeds, self.manifest.latent_dim)  # fresh: scaled in place
         if isinstance(psi, np.ndarray):
             z *= psi.astype(np.float32)[:, None]
         elif psi != 1.0:
             z *= np.float32(psi)
+        return z
+
+    def _render_latents(self, z: np.ndarray, labels: np.ndarray | None, seeds: np.ndarray | None = None) -> np.ndarray:
+        """uint8 (m, H, W, C) for float32 latents z (m, latent_dim): the one float -> uint8 path of every image.
+
+        ``labels``: int64 (m,), float32 (m, K) class weights, or None; ``seeds`` (m,) only name the
+        culprits of a NaN/Inf error. Splits above the runner's max_batch; callers hold ``_call()``."""
+        limit = self._runner.max_batch
+        if limit and z.shape[0] > limit:  # e.g. a Batcher batch bigger than a TensorRT profile
+            parts = [self._render_latents(z[i:i + limit], None if labels is None else labels[i:i + limit],
+                                          None if seeds is None else seeds[i:i + limit])
+                     for i in range(0, z.shape[0], limit)]
+            return np.concatenate(parts)
+        z = np.ascontiguousarray(z, dtype=np.float32)
         if self._runner.converts_on_device:
             try:
                 return self._runner.run_uint8(z, labels)
@@ -270,6 +292,12 @@ class Generator:
         x = self._runner.run(z, labels)  # (m, C, H, W), ours to overwrite
         self._check_finite(x, offset=0, seeds=seeds)
         return to_uint8_nhwc(x, inplace=True, output_range=self.manifest.output_range)
+
+    def _labels_or_weights(self, labels: Any, n: int) -> np.ndarray | None:
+        """check_labels, or float class weights (n, K) where the graph takes them."""
+        if isinstance(labels, np.ndarray) and labels.dtype.kind == "f" and labels.ndim == 2 and self.manifest.conditional:
+            return check_weights(self.manifest, labels, n, self._runner.label_input)
+        return check_labels(self.manifest, labels, n)
 
     def _check_finite(self, x: np.ndarray, offset: int, seeds: np.ndarray | None) -> None:
         try:

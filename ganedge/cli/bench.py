@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from ganedge.errors import BadInputError
+from ganedge.sdk.backends import BACKEND_NAMES
 
-BACKEND_CHOICES = ("onnxruntime", "tensorrt", "torch")
 PRECISION_CHOICES = ("fp32", "bf16", "fp16")
 MODE_CHOICES = ("eager", "graphs")
 
@@ -52,7 +52,7 @@ def _check_outputs(paths: dict[str, Path | None], plot: Path | None) -> None:
 
 @click.command("bench")
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...", type=click.Path(path_type=Path))
-@click.option("--backends", default=",".join(BACKEND_CHOICES), show_default=True, metavar="LIST",
+@click.option("--backends", default=",".join(BACKEND_NAMES), show_default=True, metavar="LIST",
               help="Backends to include (each MODEL runs on its own: .onnx onnxruntime, .engine tensorrt, run dir torch).")
 @click.option("--precisions", default="fp32,bf16", show_default=True, metavar="LIST",
               help="torch backend precisions for run dirs (fp32, bf16; fp16 on CUDA). ONNX files and engines "
@@ -128,7 +128,7 @@ def bench(models, backends, precisions, modes, batch_sizes, duration, warmup, mi
 
     config = BenchConfig(
         models=tuple(str(m) for m in models),
-        backends=parse_list(backends, "--backends", BACKEND_CHOICES),
+        backends=parse_list(backends, "--backends", BACKEND_NAMES),
         precisions=parse_list(precisions, "--precisions", PRECISION_CHOICES),
         modes=parse_list(modes, "--modes", MODE_CHOICES),
         batch_sizes=parse_batch_sizes(batch_sizes), duration_s=duration, warmup_s=warmup, min_calls=min_calls,

@@ -69,6 +69,7 @@ def _fresh_config(values: dict[str, Any], params: dict[str, Any]) -> tuple[RunCo
             raise BadInputError(f"--conditional needs labels, but dataset {dataset.name!r} has no classes")
         num_classes = dataset.num_classes
     model = ModelConfig(image_shape=tuple(dataset.image_shape), num_classes=num_classes,
+                        class_names=dataset.class_names if num_classes else None,
                         **{k.split(".")[1]: v for k, v in values.items() if k.startswith("model.")})
     train_fields = {k.split(".")[1]: v for k, v in values.items() if k.startswith("train.")}
     if train_fields["steps"] is None and train_fields["minutes"] is None:

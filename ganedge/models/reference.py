@@ -25,9 +25,8 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ganedge.artifacts.manifest import Manifest, sha256_file
+from ganedge.artifacts.manifest import Manifest, check_class_names, sha256_file
 from ganedge.artifacts.onnx_meta import io_names
 from ganedge.errors import BadInputError, ConfigError
 from ganedge.images import uint8_affine
@@ -287,12 +286,13 @@ def describe_module(module, arch: str, spec: ModuleSpec, source_sha256: str | No
     generator = adapt(module, conditional=spec.num_classes > 0).eval()
     image_shape = probe(generator, latent_dim, spec.num_classes, arch)
     inputs, outputs = io_names(spec.num_classes)
-    extra: dict[str, Any] = {}
+    names = None
     if spec.class_names:
-        if len(spec.class_names) != spec.num_classes:
-            raise BadInputError(f"{len(spec.class_names)} class names for {spec.num_classes} classes")
-        extra["class_names"] = list(spec.class_names)
+        try:
+            names = check_class_names(tuple(spec.class_names), spec.num_classes)
+        except ValueError as exc:
+            raise BadInputError(f"class names: {exc}") from None
     manifest = Manifest(arch=arch, latent_dim=latent_dim, image_shape=image_shape, num_classes=spec.num_classes,
                         inputs=tuple(inputs), output=outputs[0], output_range=tuple(float(v) for v in spec.output_range),
-                        source_sha256=source_sha256, extra=extra)
+                        source_sha256=source_sha256, class_names=names)
     return generator, manifest

@@ -8,6 +8,7 @@ checkpoint continues bit for bit like the run that was never stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import signal
@@ -272,6 +273,10 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
         if config.train.batch_size % ctx.world_size:
             raise ConfigError(f"--batch-size {config.train.batch_size} must be a multiple of the {ctx.world_size} "
                               "processes")
+        if not resume and config.model.num_classes and config.model.class_names is None and dataset.class_names:
+            # A caller's config built without them: the run still records what each class is.
+            config = dataclasses.replace(config, model=dataclasses.replace(config.model,
+                                                                           class_names=dataset.class_names))
         if ctx.is_main:
             run = RunDir.open(run_dir) if resume else RunDir.create(run_dir, config)
             if resume:
