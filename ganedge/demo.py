@@ -40,17 +40,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ganedge.train.presets import PRESETS
+
 TRAIN_MINUTES = 5.0  # training's share of make demo's 10 minutes (setup ~2, later stages ~1.5, FD ~0.5)
 IMAGE_SIZE = 16
 FD_SAMPLES = 2000  # generated images scored at step 0 and at the end
 FD_SEED = 1_000_000  # latent seeds FD_SEED.. (the grid uses seeds 0..63)
 SCENES_OPTIONS: dict[str, Any] = {}  # the scenes dataset's defaults are designed for this demo
-MODEL = dict(arch="dcgan", latent_dim=128, g_width=32, d_width=32, d_spectral_norm=False)
+# The recipe is `ganedge train --preset fast` (ganedge.train.presets), defined once for both.
+MODEL = dict(latent_dim=128, **PRESETS["fast"].section("model"))
+TRAIN = dict(log_every=100, sample_every=1000, checkpoint_every=1000, **PRESETS["fast"].section("train"))
 WALK_SEEDS = (0, 1, 2, 3, 4, 5)  # six of the grid's seeds
 WALK_FRAMES = 24  # frames per seed-to-seed step: 144 frames, 5.8 s a loop at 25 frames/s
 WALK_SCALE = 4
-TRAIN = dict(loss="hinge", batch_size=32, lr_g=1.5e-3, lr_d=1.5e-3, betas=(0.0, 0.99), r1_gamma=1.0, r1_every=8,
-             ema_decay=0.995, log_every=100, sample_every=1000, checkpoint_every=1000)
 
 
 @dataclass

@@ -47,6 +47,34 @@ def class_index(manifest: Manifest, value: Any) -> int:
     raise BadInputError(f"a class label must be an integer in [0, {k}) or a class name, got {type(value).__name__}")
 
 
+def check_label_source(manifest: Manifest, labels: Any, n: int) -> int | np.ndarray | None:
+    """Labels checked now, without building one per image: None (unconditional), one class index for every
+    image, or an (n,) array sliced per batch (an integer ``np.memmap`` is checked in place, never copied).
+
+    For a huge n pass one class (an int or a name): a list of n labels is itself n objects."""
+    if manifest.num_classes and isinstance(labels, (numbers.Integral, str, np.str_)) \
+            and not isinstance(labels, (bool, np.bool_)):
+        return class_index(manifest, labels)
+    if isinstance(labels, np.ndarray) and labels.dtype.kind in "iu" and labels.ndim == 1 and manifest.num_classes:
+        k = manifest.num_classes
+        if labels.shape[0] != n:
+            raise BadInputError(f"got {labels.shape[0]} labels for {n} images; pass one per image or a single class")
+        if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= k):
+            bad = int(labels.min()) if int(labels.min()) < 0 else int(labels.max())
+            raise BadInputError(f"label {bad} is out of range: this model has classes 0..{k - 1}")
+        return labels
+    return check_labels(manifest, labels, n)
+
+
+def label_batch(source: int | np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
+    """int64 labels of images ``start:stop`` from what :func:`check_label_source` returned."""
+    if source is None:
+        return None
+    if isinstance(source, int):
+        return np.full(stop - start, source, dtype=np.int64)
+    return np.ascontiguousarray(source[start:stop], dtype=np.int64)
+
+
 def check_labels(manifest: Manifest, labels: Any, n: int) -> np.ndarray | None:
     """None for unconditional models; int64 (n,) in [0, num_classes) for conditional ones.
 
