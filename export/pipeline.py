@@ -266,6 +266,9 @@ def _fp32_graph(src, settings: ExportSettings, options: ExportOptions, opset: in
     """(the checked fp32 ModelProto, the PyTorch reference or None, seconds); records the batch decision in ``result``."""
     from ganedge.export.batching import export_with_batch_fallback
 
+    if "output_cast" in src.manifest.extra:
+        log(f"note: the module's images are {src.manifest.extra['output_cast'].split(' ')[0]}; the export casts them to "
+            "float32, the type every ganedge runtime takes")
     if src.is_run_dir and options.ema and src.weights != "G_ema":
         log(f"note: {src.text} has no EMA weights (G_ema); exporting the raw generator G.")
     log(f"Exporting {src.manifest.arch} generator ({src.weights} weights) from {src.text} with torch.onnx "

@@ -10,16 +10,22 @@ from typing import Any
 import click
 import numpy as np
 
+from ganedge.cli.params import module_load_options, module_options
 from ganedge.sdk.backends import BACKEND_CHOICES
 
 
-def _open(model: Path, backend: str, device: str):
-    """(Generator, kind, dataset, dataset options) for a run directory or an exported model, loaded
-    through ``ganedge.sdk.load`` like any other caller: a run directory runs on the torch backend."""
+def _open(model: Path, backend: str, device: str, module_options: dict[str, Any]):
+    """(Generator, kind, dataset, dataset options) for a run directory, a module reference or an exported
+    model, loaded through ``ganedge.sdk.load`` like any other caller: a run directory or module reference
+    runs on the torch backend."""
     from ganedge import sdk
     from ganedge.artifacts.run_dir import is_run_dir, read_config
     from ganedge.errors import ArtifactError
+    from ganedge.models.reference import looks_like_reference
 
+    if looks_like_reference(str(model)):
+        generator = sdk.load(str(model), backend=backend, device=device, **module_options)
+        return generator, "module", generator.manifest.dataset, {}
     if not model.exists():
         raise ArtifactError(f"{model} does not exist; pass a run directory or an exported .onnx/.engine file")
     if model.is_dir() and not is_run_dir(model):
@@ -65,10 +71,13 @@ def _format_table(result: dict[str, Any]) -> str:
 @click.option("--device", default="auto", show_default=True, metavar="cpu|cuda[:N]|auto", help="Where to generate.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, metavar="N",
               help="Images per generator call.")
+@module_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 def eval_cmd(model: Path, n: int | None, seed: int, ref_seed: int, dataset_spec: str | None, inception: Path | None,
-             backend: str, device: str, batch_size: int, as_json: bool) -> None:
-    """Score RUN_DIR or MODEL (.onnx, .engine/.plan): FD, KID, precision and recall.
+             backend: str, device: str, batch_size: int, latent_dim, weights, num_classes, output_range,
+             class_names_file, as_json: bool) -> None:
+    """Score RUN_DIR, a module reference (FILE.py:NAME, with --dataset) or MODEL (.onnx, .engine/.plan):
+    FD, KID, precision and recall.
 
     Generates N images for seeds S..S+N-1 and compares their features with N real images of
     the dataset the model was trained on. The features come from a small net trained for
@@ -81,12 +90,14 @@ def eval_cmd(model: Path, n: int | None, seed: int, ref_seed: int, dataset_spec:
       ganedge eval runs/scenes
       ganedge eval model.onnx --n 5000 --json
       ganedge eval runs/mine --dataset photos/ --inception pt_inception.safetensors
+      ganedge eval my_gan/models.py:build_generator --latent-dim 128 --weights G.safetensors --dataset photos/
     """
     from ganedge.errors import BadInputError
     from ganedge.metrics import Evaluator
 
     started = time.perf_counter()
-    generator, kind, dataset, options = _open(model, backend, device)
+    described = module_load_options(latent_dim, weights, num_classes, output_range, class_names_file)
+    generator, kind, dataset, options = _open(model, backend, device, described)
     with generator:
         if dataset_spec is not None:
             dataset, options = dataset_spec, {}

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from ganedge.cli.params import module_load_options, module_options
 from ganedge.cli.sample_motion import parse_label
 from ganedge.click_types import SEEDS
 from ganedge.sdk.backends import BACKEND_CHOICES
@@ -65,12 +66,14 @@ def seed_filename(seed: int) -> str:
 @click.option("--precision", type=click.Choice(("fp32", "bf16", "fp16")), default=None,
               help="Compute precision of the torch backend (run directories)  [default: fp32]")
 @click.option("--overwrite", is_flag=True, help="With --outdir: render every seed, even those already written.")
+@module_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object describing what was written.")
 def sample(model: Path, seeds: list[int], output: Path | None, outdir: Path | None, walk: str | None,
            frames: int, loop: bool, fps: float, interp_grid: str | None, steps: int, mode: str, backend: str,
            device: str, truncation: float, label: str | None, batch_size: int | None, upscale: int, cols: int | None,
-           threads: int | None, precision: str | None, overwrite: bool, as_json: bool) -> None:
-    """Generate images for SEEDS from MODEL (.onnx, .engine/.plan or a run directory).
+           threads: int | None, precision: str | None, overwrite: bool, latent_dim, weights, num_classes,
+           output_range, class_names_file, as_json: bool) -> None:
+    """Generate images for SEEDS from MODEL (.onnx, .engine/.plan, a run directory or a module reference).
 
     Seed s always gives the same image, on every backend and at any batch size, so a
     grid and a folder of the same seeds hold the same pictures. Files are written
@@ -92,6 +95,7 @@ def sample(model: Path, seeds: list[int], output: Path | None, outdir: Path | No
     from ganedge.errors import BadInputError
     from ganedge.fsutil import ensure_writable_dir
     from ganedge.images import image_format, save_grid, save_png
+    from ganedge.models.reference import looks_like_reference
 
     _check_modes(click.get_current_context(), walk, interp_grid)
     walk, interp_grid = _seed_list(walk), _seed_list(interp_grid)  # errors in one line, as the SDK's
@@ -118,8 +122,10 @@ def sample(model: Path, seeds: list[int], output: Path | None, outdir: Path | No
         skipped = len(unique) - len(todo)
 
     options = {"precision": precision} if precision else {}
+    if looks_like_reference(str(model)):
+        options.update(module_load_options(latent_dim, weights, num_classes, output_range, class_names_file))
     started = time.perf_counter()
-    with sdk.load(model, backend=backend, device=device, threads=threads, **options) as g:
+    with sdk.load(str(model), backend=backend, device=device, threads=threads, **options) as g:
         classes = g.manifest.num_classes
         if classes and label is None:
             names = f"; classes: {', '.join(g.manifest.class_names)}" if g.manifest.class_names else ""

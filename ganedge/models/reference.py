@@ -212,8 +212,9 @@ def adapt(module, conditional: bool):
     return _adapter_class()(module, conditional)
 
 
-def probe(generator, latent_dim: int, num_classes: int, where: str) -> tuple[int, int, int]:
-    """Run ``generator`` twice on two fixed latents: (C, H, W) of its output; refuses randomness in forward."""
+def probe(generator, latent_dim: int, num_classes: int, where: str) -> tuple[tuple[int, int, int], str]:
+    """Run the adapted ``generator``'s own module twice on two fixed latents: ((C, H, W), its output dtype);
+    refuses randomness in forward and outputs that are not float images."""
     import torch
 
     z = torch.from_numpy(latents(list(PROBE_SEEDS), latent_dim))  # (2, latent_dim)
@@ -222,7 +223,7 @@ def probe(generator, latent_dim: int, num_classes: int, where: str) -> tuple[int
     for _ in range(2):
         try:
             with torch.no_grad():
-                out = generator(z, label)
+                out = generator.module(z, label) if generator.conditional else generator.module(z)
         except Exception as exc:
             hint = "; if the model is conditional pass --num-classes" if not num_classes and isinstance(exc, TypeError) else ""
             raise BadInputError(f"{where}: forward raised {type(exc).__name__}: {_first_line(exc)}{hint}") from None
@@ -231,12 +232,12 @@ def probe(generator, latent_dim: int, num_classes: int, where: str) -> tuple[int
             what = f"a {out.dtype} tensor of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
             raise BadInputError(f"{where}: forward returned {what}; expected float32 images (n, C, H, W) for "
                                 f"z of shape (n, {latent_dim})")
-        outputs.append(out.float())
+        outputs.append(out)
     if not torch.equal(outputs[0], outputs[1]):
         raise ConfigError(f"{where}: forward gives different images for the same z on two calls (randomness inside "
                           "forward: noise drawn with torch.randn, or dropout in train mode); put the module in eval "
                           "mode, and make noise a registered buffer or derive it from z")
-    return tuple(int(v) for v in outputs[0].shape[1:])
+    return tuple(int(v) for v in outputs[0].shape[1:]), str(outputs[0].dtype).replace("torch.", "")
 
 
 def load_reference(text: str, spec: ModuleSpec = ModuleSpec()):
@@ -284,7 +285,7 @@ def describe_module(module, arch: str, spec: ModuleSpec, source_sha256: str | No
     if spec.num_classes < 0:
         raise BadInputError(f"--num-classes must be >= 0, got {spec.num_classes}")
     generator = adapt(module, conditional=spec.num_classes > 0).eval()
-    image_shape = probe(generator, latent_dim, spec.num_classes, arch)
+    image_shape, dtype = probe(generator, latent_dim, spec.num_classes, arch)
     inputs, outputs = io_names(spec.num_classes)
     names = None
     if spec.class_names:
@@ -294,5 +295,6 @@ def describe_module(module, arch: str, spec: ModuleSpec, source_sha256: str | No
             raise BadInputError(f"class names: {exc}") from None
     manifest = Manifest(arch=arch, latent_dim=latent_dim, image_shape=image_shape, num_classes=spec.num_classes,
                         inputs=tuple(inputs), output=outputs[0], output_range=tuple(float(v) for v in spec.output_range),
-                        source_sha256=source_sha256, class_names=names)
+                        source_sha256=source_sha256, class_names=names,
+                        extra={} if dtype == "float32" else {"output_cast": f"{dtype} -> float32"})
     return generator, manifest
