@@ -21,18 +21,10 @@ from ganedge.generate.labels import plan_labels
 from ganedge.generate.plan import INDEX_FILE, PLAN_FILE, Plan, model_sha256
 from ganedge.generate.render import WorkerSpec
 from ganedge.generate.store import OutputLock, check_fresh, clean_temporaries, scan, write_index
+from ganedge.sdk.backends.onnxrt import usable_cores  # the cores this process may use (cpusets, taskset)
 
 DEFAULT_SHARD_SIZE = 10_000
 DEFAULT_BATCH = 64
-
-
-def usable_cores() -> int:
-    import os
-
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -149,8 +141,8 @@ def _recover(plan: Plan, out: Path, resumed: bool, say: Callable[[str], None]):
 def _execute(options: GenerateOptions, plan: Plan, todo: list[int], tally: Tally,
              say: Callable[[str], None]) -> dict[str, Any]:
     """Render ``todo``; returns the executor's part of the report."""
-    def spec(threads: int) -> WorkerSpec:
-        return WorkerSpec(model=plan.model, out=str(options.out.resolve()), plan=plan.to_dict(),
+    def spec(threads: int) -> WorkerSpec:  # this run's model path: a resumed job's model may have moved
+        return WorkerSpec(model=str(options.model.resolve()), out=str(options.out.resolve()), plan=plan.to_dict(),
                           batch_size=options.batch_size, threads=threads, backend=options.backend,
                           device=options.device)
 
@@ -179,6 +171,7 @@ def generate(options: GenerateOptions, progress: bool = True,
     from ganedge.progress import Progress
 
     say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+    options = dataclasses.replace(options, model=Path(options.model), out=Path(options.out))
     options.check()
     started = time.perf_counter()
     out = ensure_writable_dir(options.out)

@@ -104,3 +104,20 @@ def test_ray_missing_names_the_extra(uncond_onnx, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "pip install 'ganedge[ray]'" in result.stderr, result.stderr
+
+
+def test_resume_follows_the_model_bytes_not_its_path(cli, uncond_onnx, tmp_path):
+    import shutil
+
+    from tests.generate.conftest import add_class_names
+
+    out = tmp_path / "out"
+    args = ["-o", out, "--count", 10, "--shard-size", 5, "--workers", 1, "--json"]
+    assert cli("generate", uncond_onnx, *args).code == 0
+    (out / "000001.json").unlink()
+    moved = shutil.copy(uncond_onnx, tmp_path / "moved.onnx")
+    resumed = cli("generate", moved, *args, "--resume")
+    assert resumed.code == 0 and resumed.json()["shards_rendered"] == 1
+    assert sorted(written_seeds(out)) == list(range(10))
+    other = add_class_names(shutil.copy(uncond_onnx, tmp_path / "other.onnx"), [])  # same graph, other bytes
+    one_line_error(cli("generate", other, *args, "--resume"), "the model (sha256) is ")
