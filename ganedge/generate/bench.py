@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from ganedge.generate.job import GenerateOptions, generate
-from ganedge.generate.writers import encode_png
+from ganedge.generate.png import encode_png
 
 BATCH = 64
 

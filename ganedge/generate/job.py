@@ -187,8 +187,8 @@ def generate(options: GenerateOptions, progress: bool = True,
         tally = Tally(plan, records, bar, images=done_images)
         if todo:
             (out / INDEX_FILE).unlink(missing_ok=True)  # the job is incomplete again until the end
-            try:
-                execution = _execute(options, plan, todo, tally, say)
+            try:  # notes while the bar runs go through it, so a terminal line is never torn
+                execution = _execute(options, plan, todo, tally, bar.write if progress else say)
             finally:
                 bar.close()
             clean_temporaries(out)  # what workers that died mid-shard left

@@ -190,8 +190,8 @@ class RayPool:
         elif kind == "error":
             raise rebuild_error(*payload)
         else:
-            self.on_shard(payload)
             self.on_images(payload["count"])
+            self.on_shard(payload)
         self._give(actor)
 
     def _lost(self, actor, index: int | None, exc: Exception) -> None:

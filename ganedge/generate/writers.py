@@ -25,7 +25,6 @@ import os
 import secrets
 import shutil
 import socket
-import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -35,6 +34,8 @@ import numpy as np
 
 from ganedge.fsutil import write_text_atomic
 from ganedge.generate.plan import Plan, Shard
+from ganedge.generate.png import encode_png
+from ganedge.generate.tarstream import TarStream
 
 SHARD_FORMAT = "ganedge-generate-shard/1"
 SUFFIX = {"webdataset": ".tar", "npz": ".npz"}
@@ -64,15 +65,6 @@ def plan_id(plan: Plan) -> str:
 
 def temp_path(out: Path, final_name: str) -> Path:
     return out / f".{final_name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """uint8 (H, W, C) -> PNG bytes (C = 1: grayscale)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def sha256_path(path: Path) -> str:
@@ -186,21 +178,16 @@ class TarWriter(ShardWriter):
         self.final = out / (shard.name + ".tar")
         self.temp = temp_path(out, self.final.name)
         self.handle = open(self.temp, "wb")
-        self.tar = tarfile.open(fileobj=self.handle, mode="w", format=tarfile.USTAR_FORMAT)
-
-    def _member(self, name: str, data: bytes) -> None:
-        info = tarfile.TarInfo(name)
-        info.size, info.mtime, info.mode = len(data), self.plan.created, 0o644
-        self.tar.addfile(info, io.BytesIO(data))
+        self.tar = TarStream(self.handle, mtime=plan.created)
 
     def _write(self, seeds, labels, images) -> None:
         for i, seed in enumerate(seeds.tolist()):
             key = image_key(seed)
             label = None if labels is None else int(labels[i])
-            self._member(f"{key}.png", encode_png(images[i]))
-            self._member(f"{key}.json", json.dumps(self._sample_meta(seed, label)).encode())
+            self.tar.add(f"{key}.png", encode_png(images[i]))
+            self.tar.add(f"{key}.json", json.dumps(self._sample_meta(seed, label)).encode())
             if label is not None:
-                self._member(f"{key}.cls", str(label).encode())
+                self.tar.add(f"{key}.cls", str(label).encode())
 
     def _publish(self) -> tuple[str, int, list[str]]:
         self.tar.close()
@@ -215,11 +202,10 @@ class TarWriter(ShardWriter):
         return checksum, size, [self.final.name]
 
     def abort(self) -> None:
-        for closer in (self.tar.close, self.handle.close):
-            try:
-                closer()
-            except (OSError, ValueError):
-                pass
+        try:
+            self.handle.close()
+        except OSError:
+            pass
         self.temp.unlink(missing_ok=True)
 
 
