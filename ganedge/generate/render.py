@@ -51,6 +51,12 @@ def rss_mb() -> float:
         return peak_rss_mb()
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) this process has used so far, start-up included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
@@ -101,6 +107,7 @@ class ShardRenderer:
                 "device": self.generator.device, "threads": self.spec.threads, "load_s": round(self.load_s, 3),
                 "images": self.images, "render_s": round(self.render_s, 3),
                 "rss_after_load_mb": round(self.rss_after_load_mb, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+                "cpu_s": round(cpu_seconds(), 3),
                 "torch_imported": "torch" in sys.modules}
 
     def close(self) -> None:
