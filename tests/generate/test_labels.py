@@ -15,7 +15,7 @@ from ganedge.artifacts.manifest import Manifest
 
 def manifest(k: int, names: list[str] | None = None) -> Manifest:
     return Manifest(arch="dcgan", latent_dim=8, image_shape=(3, 16, 16), num_classes=k,
-                    extra={"class_names": names} if names else {})
+                    class_names=tuple(names) if names else None)
 
 
 @pytest.mark.parametrize("total,k", [(1, 3), (10, 3), (1003, 10), (7, 7), (2, 5)])
