@@ -14,8 +14,8 @@ Two regimes, because one promise matters more than a few percent:
   sizes for speed, within the precision gates. Candidates: onnxruntime (fp32) and OpenVINO
   fp32 for ``fp32``; OpenVINO bf16 alone for ``bf16``; all three for ``auto`` (bf16 only where
   the CPU executes it natively and it passes its gate). They are timed side by side at the
-  requested batch size (``batch_size=``, default 64) in interleaved rounds for about a second,
-  and a candidate other than onnxruntime must be at least :data:`MARGIN` faster to be taken, so
+  requested batch size (``batch_size=``, default 64; smaller, down to 4, when one round would
+  not fit) in interleaved rounds for about a second, and a candidate other than onnxruntime must be at least :data:`MARGIN` faster to be taken, so
   noise never trades the reference away. The choice and its figures are cached per model
   sha256, CPU model, runtime versions, threads, batch size and precision
   (:mod:`ganedge.usercache`, folder ``auto-backend``): a warm load compiles only the winner.
@@ -47,7 +47,7 @@ AUTO_PRECISIONS = ("fp32", "bf16", "auto")
 MEASURE_SECONDS = 1.0  # the whole measurement, warm-up calls included
 MARGIN = 1.10  # a non-reference runtime must be this much faster than onnxruntime to be chosen
 DEFAULT_BATCH = 64  # the Generator's default batch
-MIN_MEASURE_BATCH = 8  # per-image cost is flat above this for generators; below it, call overhead shows
+MIN_MEASURE_BATCH = 4  # per-image cost is about flat from here for generators; below it, call overhead shows
 _CACHE_KIND = "auto-backend"
 _CACHE_VERSION = 1
 
@@ -117,27 +117,29 @@ def _call_timer(runner: Runner, batch: int) -> Callable[[], float]:
 
 
 def measure(runners: dict[str, Runner], batch: int, seconds: float = MEASURE_SECONDS) -> dict[str, Any]:
-    """Images/s of each runner at ``batch`` (or a smaller batch >= 8 when one round would not fit
-    ``seconds``), median over interleaved rounds (A, B, C, A, B, C, ...)."""
+    """Images/s of each runner at ``batch``, median over interleaved rounds (A, B, C, A, B, C, ...).
+
+    A first call per runner at a small batch warms it up (allocations, kernels) and prices an
+    image; when a round at ``batch`` would not fit a third of ``seconds``, the rounds run at the
+    largest power-of-two batch that does (at least :data:`MIN_MEASURE_BATCH`, per-image cost being
+    flat from there for generators), so the whole measurement stays near ``seconds``."""
     begin = time.perf_counter()
-    first = {label: _call_timer(r, batch)() for label, r in runners.items()}  # warm-up: allocations, kernels
+    probe = min(batch, MIN_MEASURE_BATCH)
+    per_image = sum(_call_timer(r, probe)() for r in runners.values()) / probe
     measured = batch
-    if batch > MIN_MEASURE_BATCH and sum(first.values()) * 3 > seconds:
-        scale = seconds / (3 * sum(first.values()))
-        measured = max(MIN_MEASURE_BATCH, 1 << max(0, int(np.log2(max(1.0, batch * scale)))))
+    if batch > probe and per_image * batch * 3 > seconds:
+        fits = int(seconds / (3 * per_image))
+        measured = max(probe, 1 << max(0, fits.bit_length() - 1))
     timers = {label: _call_timer(r, measured) for label, r in runners.items()}
-    if measured != batch:
+    if measured != probe:
         for timer in timers.values():
-            timer()
+            timer()  # warm-up at the measured shape
     times: dict[str, list[float]] = {label: [] for label in runners}
-    while True:
+    rounds = 0
+    while rounds < 2 or (time.perf_counter() - begin < seconds and rounds < 200):
         for label, timer in timers.items():
             times[label].append(timer())
-        rounds = len(next(iter(times.values())))
-        if rounds >= 2 and time.perf_counter() - begin >= seconds:
-            break
-        if rounds >= 200:
-            break
+        rounds += 1
     rates = {label: measured / statistics.median(t) for label, t in times.items()}
     return {"images_per_s": {k: round(v, 1) for k, v in rates.items()}, "batch_requested": batch,
             "batch_measured": measured, "rounds": rounds, "seconds": round(time.perf_counter() - begin, 3)}
