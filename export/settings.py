@@ -1,14 +1,14 @@
-"""Per-architecture export settings: opset, gates, and what each precision is worth there.
+"""Per-architecture export settings: opset, gates, and how each precision is built there.
 
 One place (after Optimum's per-model ``OnnxConfig``): the exporter is generic over
 generators and reads everything architecture-specific from here. ``Gates`` holds the default
 tolerances (docs/contract.md, "Precision gates"); every one can be overridden per call
 (``--atol``, ``--min-psnr``, ...), and the report always names the value that was applied.
 
-``int8_offered`` is a measured fact, not a guess: static int8 is only written where it beat
-fp32 side by side on CPU (``ganedge bench model.onnx model.int8.onnx``, interleaved in one process;
-numbers in the comment of each entry, and the full table in bench/README.md).
-Framework-free on purpose, so ``inspect`` and the CLI's help read it without torch.
+Whether int8 is worth offering is not a setting: it depends on the CPU and the installed
+runtimes as much as on the architecture, so it is measured on the machine at hand at export
+time (``ganedge.export.int8_speed``). Framework-free on purpose, so ``inspect`` and the CLI's
+help read it without torch.
 """
 
 from __future__ import annotations
