@@ -220,12 +220,14 @@ def load(path: str | os.PathLike, backend: str = "auto", device: str = "auto", t
          manifest: Manifest | dict | str | os.PathLike | None = None, **options: Any) -> Generator:
     """Load an .onnx file, a TensorRT .engine/.plan, a run directory or a module reference as a :class:`Generator`.
 
-    ``threads``: CPU threads for onnxruntime's intra-op pool (default: the cores this process may
-    use) or torch (default: leave torch's process-wide setting alone). ``manifest``: describes a
+    ``threads``: CPU threads for onnxruntime's intra-op pool or OpenVINO (default: the cores this
+    process may use) or torch (default: leave torch's process-wide setting alone). ``manifest``: describes a
     foreign ONNX file that has no ganedge manifest (a Manifest, a dict or a JSON path).
     ``options`` go to the backend: onnxruntime ``provider`` ("auto", "cpu", "cuda", "tensorrt"),
     ``trt_fp16``, ``trt_profile``, ``trt_cache_dir``, ``graph_optimization``, ``session_config``;
-    torch ``precision`` ("fp32", "bf16", "fp16"), ``channels_last``, ``cuda_graphs``, ``ema`` and, for a
+    openvino ``precision`` ("fp32", "bf16", "auto"), ``performance_hint``, ``config``; for an ONNX file
+    with backend "auto", ``precision`` ("fp32", "bf16", "auto") and ``batch_size`` let it time the
+    installed CPU runtimes (:mod:`ganedge.sdk.autoselect`); torch ``precision`` ("fp32", "bf16", "fp16"), ``channels_last``, ``cuda_graphs``, ``ema`` and, for a
     module reference (``FILE.py:NAME`` or ``package.module:NAME``, a generator trained elsewhere),
     ``latent_dim``, ``num_classes``, ``output_range``, ``weights`` (a .safetensors file), ``class_names``;
     tensorrt ``cuda_graphs``.

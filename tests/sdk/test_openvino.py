@@ -109,13 +109,10 @@ def test_bf16_below_its_gate_falls_back_to_fp32_and_says_so(tmp_path):
             assert "bf16 failed its gate" in info["precision_reason"]
 
 
-def test_bf16_gate_is_cached_per_model(models, private_user_cache):
+def test_bf16_gate_is_cached_per_model(tmp_path, private_user_cache):
     if not _native_bf16():
         pytest.skip("this CPU has no native bf16: the gate never runs")
-    import shutil
-
-    model = private_user_cache.parent / "gate-copy.onnx"
-    shutil.copy(models["mlp"], model)
+    model = hand_built(tmp_path, "gate-cache", scale=0.7)  # a graph no other test gates (the key is its sha256)
     with sdk.load(model, backend="openvino", precision="auto") as g:
         first = g.backend_info["bf16_gate"]
     with sdk.load(model, backend="openvino", precision="auto") as g:
