@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ganedge.artifacts.manifest import Manifest, sha256_file
-from ganedge.errors import BadInputError, ConfigError, OutputError, ValidationError
+from ganedge.errors import BadInputError, OutputError, ValidationError
 from ganedge.export.check import check_io_contract, check_model
 from ganedge.export.settings import PRECISIONS, ExportSettings, check_opset, settings_for_source
 from ganedge.fsutil import atomic_path
@@ -38,7 +38,7 @@ class ExportOptions:
     ema: bool = True
     validate: bool = True
     keep_failed: bool = False
-    skip_unoffered_int8: bool = False  # "all": leave int8 out (with a notice) where it is not offered
+    skip_unoffered_int8: bool = False  # "all": leave int8 out (with a notice) where it measured no faster than fp32
     atol: float | None = None
     min_psnr: float | None = None
     max_uint8_diff: int | None = None
@@ -67,6 +67,7 @@ class VariantResult:
     seconds: float = 0.0
     size_bytes: int | None = None
     sha256: str | None = None
+    speed: Any = None  # int8: int8_speed.Int8Speed, fp32 vs int8 measured on this machine
 
     @property
     def failed(self) -> bool:
@@ -80,7 +81,8 @@ class VariantResult:
                 "seconds": round(self.seconds, 3), "size_bytes": self.size_bytes, "sha256": self.sha256,
                 "rewrites": self.rewrites, "kept_fp32": self.kept_fp32, "fallback": self.fallback,
                 "gate": None if self.gate is None else self.gate.to_dict(),
-                "lint": None if self.lint is None else self.lint.to_dict()}
+                "lint": None if self.lint is None else self.lint.to_dict(),
+                "int8_speed": None if self.speed is None else self.speed.to_dict()}
 
 
 @dataclass
@@ -222,7 +224,7 @@ def export_variants(fp32, reference, settings: ExportSettings, options: ExportOp
     an adopted ONNX); None skips validation.
     """
     manifest = result.manifest
-    precisions = _offered(options, settings, log)
+    precisions = options.precisions
     gates = settings.gates.override(atol=options.atol, min_psnr=options.min_psnr,
                                     max_uint8_diff=options.max_uint8_diff, max_fd_increase=options.max_fd_increase)
     fp32_variant = VariantResult("fp32", paths.get("fp32", next(iter(paths.values()))), requested="fp32" in precisions)
@@ -252,6 +254,9 @@ def export_variants(fp32, reference, settings: ExportSettings, options: ExportOp
                 result.variants.append(variant)
                 continue
             check_model(model, where=f"{precision} model")
+            if not _int8_offered(variant, fp32, model, manifest, options, log):
+                result.variants.append(variant)
+                continue
             _validate(variant, model, reference, gates, log)
             if variant.gate is not None:
                 fp32_fd = _int8_fd(variant, fp32, model, manifest, settings, options, gates, log,
@@ -287,14 +292,24 @@ def _fp32_graph(src, settings: ExportSettings, options: ExportOptions, opset: in
     return fp32, reference, time.perf_counter() - t0
 
 
-def _offered(options: ExportOptions, settings: ExportSettings, log: Log) -> tuple[str, ...]:
-    precisions = options.precisions
-    if "int8" in precisions and not settings.int8_offered:
-        if not options.skip_unoffered_int8:
-            raise ConfigError(settings.int8_not_offered_reason)
-        log(f"note: {settings.int8_not_offered_reason}; skipping int8.")
-        precisions = tuple(p for p in precisions if p != "int8")
-    return precisions
+def _int8_offered(variant: VariantResult, fp32, model, manifest: Manifest, options: ExportOptions, log: Log) -> bool:
+    """Measure int8 against fp32 on this machine's CPU runtimes (export/int8_speed.py). Under
+    ``--precision all`` an int8 that is nowhere faster is skipped (False); asked for by name, it is
+    built anyway, with a note."""
+    from ganedge.export.int8_speed import OFFER_MARGIN, measure_int8_speed
+
+    log("  timing int8 against fp32 on this machine's CPU runtimes...")
+    variant.speed = measure_int8_speed(fp32, model, manifest)
+    log(f"  {variant.speed.summary()}")
+    if variant.speed.offered:
+        return True
+    why = f"int8 is not {OFFER_MARGIN:g}x faster than fp32 on any installed runtime on this machine"
+    if options.skip_unoffered_int8:
+        variant.skipped = f"not offered: {why}"
+        log(f"note: {why}; skipping int8 (ask for it with --precision int8 to write it anyway).")
+        return False
+    log(f"note: {why}; writing it because it was asked for.")
+    return True
 
 
 def _fp16_variant(fp32, reference, gates, options: ExportOptions, variant: VariantResult, log: Log):
@@ -424,6 +439,8 @@ def _write_all(result: ExportResult, built: dict, manifest: Manifest, options: E
                         "rewrites": variant.rewrites, "batch": result.batch, "fixed_batch": result.fixed_batch}
         if variant.kept_fp32:
             export_facts["kept_fp32"] = variant.kept_fp32
+        if variant.speed is not None:
+            export_facts["int8_speed"] = variant.speed.to_dict()
         if variant.gate is not None:
             export_facts["psnr_db"] = variant.gate.to_dict()["psnr_db"]
             export_facts["max_abs_error"] = variant.gate.stats.max_abs

@@ -47,7 +47,8 @@ def seed_filename(seed: int) -> str:
 @click.option("--mode", default="slerp", show_default=True, metavar="slerp|lerp",
               help="With --walk/--interp-grid: spherical or linear interpolation of the latents.")
 @click.option("--backend", type=click.Choice(BACKEND_CHOICES), default="auto", show_default=True,
-              help="auto picks by the model's type: onnxruntime for .onnx, tensorrt for .engine/.plan, torch for a run dir.")
+              help="auto picks by the model's type: onnxruntime for .onnx (or the fastest CPU runtime measured, "
+                   "with --precision), tensorrt for .engine/.plan, torch for a run dir.")
 @click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
               help="Where to run; auto uses a GPU when the installed backend can.")
 @click.option("--truncation", type=float, default=1.0, show_default=True, metavar="PSI",
@@ -63,8 +64,11 @@ def seed_filename(seed: int) -> str:
               help="Grid columns  [default: near-square]")
 @click.option("--threads", type=click.IntRange(min=1), default=None, metavar="N",
               help="CPU threads for the backend  [default: the cores this process may use]")
-@click.option("--precision", type=click.Choice(("fp32", "bf16", "fp16")), default=None,
-              help="Compute precision of the torch backend (run directories)  [default: fp32]")
+@click.option("--precision", type=click.Choice(("fp32", "bf16", "fp16", "auto")), default=None,
+              help="Compute precision: torch (run directories) fp32|bf16|fp16; openvino fp32|bf16|auto; with "
+                   "--backend auto on an .onnx file, any of fp32|bf16|auto lets auto time the CPU runtimes "
+                   "(images then agree within the precision gates, not bit for bit across batch sizes)  "
+                   "[default: fp32, onnxruntime for .onnx]")
 @click.option("--overwrite", is_flag=True, help="With --outdir: render every seed, even those already written.")
 @module_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object describing what was written.")

@@ -8,6 +8,6 @@ conversion where the images are and copies uint8 back once.
 """
 
 #: Every backend ``ganedge.sdk.load`` knows, in the order the CLI lists them.
-BACKEND_NAMES = ("onnxruntime", "tensorrt", "torch")
+BACKEND_NAMES = ("onnxruntime", "openvino", "tensorrt", "torch")
 #: What ``backend=`` accepts: a backend name or "auto".
 BACKEND_CHOICES = ("auto", *BACKEND_NAMES)
