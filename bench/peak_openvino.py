@@ -17,7 +17,7 @@ really ran in.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 
 def _runtime_precision(compiled) -> str | None:
