@@ -118,4 +118,9 @@ def shutdown(ctx: DistContext) -> None:
         import torch.distributed as dist
 
         if dist.is_initialized():
-            dist.destroy_process_group()
+            # Every rank leaves together: a rank tearing gloo down while its peer's last collective is still
+            # in flight aborts the peer ("terminate called without an active exception", seen under load).
+            try:
+                dist.barrier()
+            finally:
+                dist.destroy_process_group()
