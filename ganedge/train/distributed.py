@@ -8,6 +8,8 @@ Rank 0 alone writes the run directory; the others wait at barriers.
 
 from __future__ import annotations
 
+import sys
+
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -118,9 +120,11 @@ def shutdown(ctx: DistContext) -> None:
         import torch.distributed as dist
 
         if dist.is_initialized():
-            # Every rank leaves together: a rank tearing gloo down while its peer's last collective is still
-            # in flight aborts the peer ("terminate called without an active exception", seen under load).
+            # On a clean exit every rank leaves together: a rank tearing gloo down while its peer's last
+            # collective is still in flight aborts the peer ("terminate called without an active exception",
+            # seen under load). Not while an error propagates: the failed peer may never reach the barrier.
             try:
-                dist.barrier()
+                if sys.exc_info()[0] is None:
+                    dist.barrier()
             finally:
                 dist.destroy_process_group()
