@@ -8,9 +8,8 @@ Rank 0 alone writes the run directory; the others wait at barriers.
 
 from __future__ import annotations
 
-import sys
-
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
