@@ -184,6 +184,9 @@ def adopt_onnx(path: str | os.PathLike, output, options, log=lambda _: None, *, 
     dim = _latent_dim(z, latent_dim, path.name)
     adopted = normalise(model, dim, num_classes, path.name)
     manifest = _manifest(path, adopted, dim, num_classes, output_range)
+    for value, size in zip(adopted.graph.output[0].type.tensor_type.shape.dim[1:], manifest.image_shape):
+        value.Clear()
+        value.dim_value = size  # a symbolic C/H/W the probe resolved; the graph computes exactly this
     if options.class_names is not None:
         manifest = with_class_names(manifest, options.class_names)
     fixed = _dims(z)[0] if isinstance(_dims(z)[0], int) and _dims(z)[0] > 0 else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,9 @@ class Manifest:
             kwargs["num_classes"] = int(data.get("num_classes", 0))
             kwargs["inputs"] = tuple(str(v) for v in data.get("inputs", ("z",)))
             kwargs["output_range"] = tuple(float(v) for v in data.get("output_range", (-1.0, 1.0)))
+            span = kwargs["output_range"]
+            if len(span) != 2 or not all(math.isfinite(v) for v in span) or not span[0] < span[1]:
+                raise ValueError(f"output_range {list(span)} is not two finite numbers lo < hi")
             if kwargs["latent_dim"] < 1 or kwargs["num_classes"] < 0:
                 raise ValueError("latent_dim must be >= 1 and num_classes >= 0")
             precision = kwargs.get("precision", "fp32")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganedge.cli.params import module_load_options, module_options
+from ganedge.cli.params import module_load_options, module_options, require_reference
 from ganedge.errors import BadInputError
 from ganedge.sdk.backends import BACKEND_NAMES
 
@@ -133,6 +133,8 @@ def bench(models, backends, precisions, modes, batch_sizes, duration, warmup, mi
     from ganedge.bench.core import BenchConfig, run_bench
     from ganedge.bench.report import format_table, to_json, write_reports
 
+    described = module_load_options(latent_dim, weights, num_classes, output_range, class_names_file)
+    require_reference(models, described)
     config = BenchConfig(
         models=tuple(str(m) for m in models),
         backends=parse_list(backends, "--backends", BACKEND_NAMES) if backends else (),
@@ -142,7 +144,7 @@ def bench(models, backends, precisions, modes, batch_sizes, duration, warmup, mi
         slices=slices, device=device, threads=threads, seed=seed, cold_start=cold_start, roofline=roofline,
         compute_only=compute_only, quality=quality, quality_n=quality_n, fd=not no_fd, min_psnr=min_psnr,
         max_fd_increase=max_fd_increase, concurrency=concurrency, max_delay_ms=max_delay_ms, max_cv=max_cv,
-        module_options=module_load_options(latent_dim, weights, num_classes, output_range, class_names_file))
+        module_options=described)
     _check_outputs({"--json": json_path, "--csv": csv_path, "--md": md_path, "--plot": plot_path}, plot_path)
     json_to_stdout = json_path is not None and str(json_path) == "-"
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ganedge.cli.params import module_load_options, module_options
+from ganedge.cli.params import module_load_options, module_options, require_reference
 from ganedge.sdk.backends import BACKEND_CHOICES
 
 
@@ -97,6 +97,7 @@ def eval_cmd(model: Path, n: int | None, seed: int, ref_seed: int, dataset_spec:
 
     started = time.perf_counter()
     described = module_load_options(latent_dim, weights, num_classes, output_range, class_names_file)
+    require_reference((model,), described)
     generator, kind, dataset, options = _open(model, backend, device, described)
     with generator:
         if dataset_spec is not None:

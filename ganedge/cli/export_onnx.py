@@ -91,6 +91,9 @@ def onnx_cmd(source, output, precision, opset, validate, keep_failed, ema, atol,
 
         if weights:
             raise BadInputError("--weights is for module references; an ONNX file carries its weights")
+        if fixed_batch or opset:
+            raise BadInputError("--fixed-batch and --opset apply to exports from PyTorch; an adopted ONNX file keeps "
+                                "its own batch and opset")
         described.pop("weights", None)
         result = adopt_onnx(source, output, options, log, **described)
     else:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-BACKEND_CHOICES = ("auto", "onnxruntime", "tensorrt", "torch")
+from ganedge.sdk.backends import BACKEND_CHOICES
+
 FORMAT_CHOICES = ("webdataset", "folder", "npz")
 
 

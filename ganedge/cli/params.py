@@ -53,3 +53,12 @@ def module_load_options(latent_dim, weights, num_classes, output_range, class_na
              "output_range": output_range,
              "class_names": read_class_names(class_names_file) if class_names_file else None}
     return {k: v for k, v in given.items() if v is not None}
+
+
+def require_reference(sources, described: dict) -> None:
+    """Module-reference options given while no source is a module reference: say so instead of ignoring them."""
+    from ganedge.models.reference import looks_like_reference
+
+    if described and not any(looks_like_reference(str(s)) for s in sources):
+        names = ", ".join("--" + k.replace("_", "-") for k in described)
+        raise BadInputError(f"{names} describe a module reference (FILE.py:NAME); none of the models given is one")

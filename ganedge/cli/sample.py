@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from ganedge.cli.params import module_load_options, module_options
+from ganedge.cli.params import module_load_options, module_options, require_reference
 from ganedge.cli.sample_motion import parse_label
 from ganedge.click_types import SEEDS
 from ganedge.sdk.backends import BACKEND_CHOICES
@@ -96,7 +96,6 @@ def sample(model: Path, seeds: list[int], output: Path | None, outdir: Path | No
       ganedge sample model.onnx --interp-grid 0-7 --steps 8 -o interp.png
     """
     from ganedge import sdk
-    from ganedge.models.reference import looks_like_reference
 
     _check_modes(click.get_current_context(), walk, interp_grid)
     walk, interp_grid = _seed_list(walk), _seed_list(interp_grid)  # errors in one line, as the SDK's
@@ -108,8 +107,9 @@ def sample(model: Path, seeds: list[int], output: Path | None, outdir: Path | No
         skipped = len(unique) - len(todo)
 
     options = {"precision": precision} if precision else {}
-    if looks_like_reference(str(model)):
-        options.update(module_load_options(latent_dim, weights, num_classes, output_range, class_names_file))
+    described = module_load_options(latent_dim, weights, num_classes, output_range, class_names_file)
+    require_reference((model,), described)
+    options.update(described)
     started = time.perf_counter()
     with sdk.load(str(model), backend=backend, device=device, threads=threads, **options) as g:
         _check_label(g, model, label)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ganedge.cli.params import module_load_options, module_options
+from ganedge.cli.params import module_load_options, module_options, require_reference
 from ganedge.click_types import SEEDS
 from ganedge.errors import VerifyError
 
@@ -46,6 +46,7 @@ def verify(model_a, model_b, seeds, atol, min_psnr, batch_size, device, latent_d
     from ganedge.export.verify import verify_artifacts
 
     described = module_load_options(latent_dim, weights, num_classes, output_range, class_names_file)
+    require_reference((model_a, model_b), described)
     result = verify_artifacts(model_a, model_b, seeds, atol=atol, min_psnr=min_psnr, batch_size=batch_size,
                               device=device, module_options=described)
     if as_json:

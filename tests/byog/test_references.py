@@ -152,3 +152,30 @@ def test_adopting_refuses_what_is_not_a_generator_graph(cli, tmp_path, foreign_o
     assert cli("export", "onnx", foreign_onnx, "-o", tmp_path / "a.onnx").code == 0  # latent size read off the graph
     again = cli("export", "onnx", tmp_path / "a.onnx", "-o", tmp_path / "b.onnx")
     assert again.code == 2 and "already a ganedge export" in again.err
+
+
+def test_module_options_without_a_module_reference_are_refused_not_ignored(cli, tmp_path, foreign_onnx):
+    adopted = tmp_path / "a.onnx"
+    assert cli("export", "onnx", foreign_onnx, "-o", adopted).code == 0
+    for args in (["verify", adopted, adopted], ["sample", adopted, "--seeds", "0", "-o", tmp_path / "g.png"]):
+        result = cli(*args, "--output-range", "0,1")
+        assert result.code == 2 and "--output-range describe a module reference" in result.err
+    refused = cli("export", "onnx", foreign_onnx, "-o", tmp_path / "b.onnx", "--fixed-batch", "4")
+    assert refused.code == 2 and "keeps its own batch and opset" in refused.err
+
+
+def test_adopting_a_graph_with_symbolic_image_dims_finds_them(cli, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    # z (n, 4) -> Reshape to (n, 1, 2, 2) -> Tanh, declared with symbolic C/H/W as some exporters write it
+    shape = helper.make_tensor("shape", TensorProto.INT64, [4], [-1, 1, 2, 2])
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["noise", "shape"], ["r"]), helper.make_node("Tanh", ["r"], ["img"])], "g",
+        [helper.make_tensor_value_info("noise", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor_value_info("img", TensorProto.FLOAT, ["n", "C", "H", "W"])], [shape])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    onnx.save(model, tmp_path / "tiny.onnx")
+    result = cli("export", "onnx", tmp_path / "tiny.onnx", "-o", tmp_path / "adopted.onnx", "--json")
+    assert result.code == 0, result
+    assert result.json()["manifest"]["image_shape"] == [1, 2, 2]

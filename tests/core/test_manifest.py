@@ -58,3 +58,14 @@ def test_bad_class_names_are_refused(names, num_classes, match):
         Manifest.from_json(_with_names(names, num_classes), where="model.onnx")
     with pytest.raises(ArtifactError, match=match):
         Manifest(arch="x", latent_dim=4, image_shape=(3, 8, 8), num_classes=num_classes, class_names=names)
+
+
+@pytest.mark.parametrize("span", [[1, 0], [0, 1, 2], [0, "nan"]])
+def test_a_manifest_with_a_bad_output_range_is_refused_when_read(span):
+    from ganedge.artifacts.manifest import Manifest
+    from ganedge.errors import ArtifactError
+
+    data = Manifest(arch="dcgan", latent_dim=4, image_shape=(3, 8, 8)).to_dict()
+    data["output_range"] = span
+    with pytest.raises(ArtifactError, match="output_range"):
+        Manifest.from_dict(data)

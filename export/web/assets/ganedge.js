@@ -161,7 +161,8 @@ export function slerp(a, b, t, mode = "slerp", out) {
 /**
  * float32 images in the manifest's output range [lo, hi] -> uint8, as ganedge.images does:
  * u8 = clip(floor(f32(f32(x * scale) + offset)), 0, 255) with scale = f32(255 / (hi - lo)) and
- * offset = f32(0.5 - lo * 255 / (hi - lo)). For [-1, 1] that is floor(x * 127.5 + 128), bit for
+ * offset = f32(0.5 - lo * s) with s = 255 / (hi - lo) in float64, as ganedge.images.uint8_affine computes it.
+ * For [-1, 1] that is floor(x * 127.5 + 128), bit for
  * bit the formula ganedge has always used (the form (x - lo) * scale + 0.5 is not: it rounds
  * differently on 33,087 float32 values of [-1, 1]).
  */
@@ -170,7 +171,8 @@ export function uint8Mapping(outputRange = [-1, 1]) {
   if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi > lo)) {
     throw new GanEdgeError(`output_range must be two finite numbers lo < hi, got ${JSON.stringify(outputRange)}`);
   }
-  return { scale: Math.fround(255 / (hi - lo)), offset: Math.fround(0.5 - (lo * 255) / (hi - lo)) };
+  const s = 255 / (hi - lo); // float64, rounded once for each of scale and offset (as in Python)
+  return { scale: Math.fround(s), offset: Math.fround(0.5 - lo * s) };
 }
 
 export function toUint8(x, mapping) {
