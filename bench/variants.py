@@ -103,6 +103,16 @@ def balanced_labels(manifest: Any, n: int, start: int = 0) -> list[int] | None:
     return [(start + i) % k for i in range(n)] if k else None
 
 
+def check_installed(variants: Sequence[Variant]) -> None:
+    """Each model's cheap checks (``sdk.loader.preflight``), then every runtime the sweep will import: a bad
+    model is named first, else all missing extras at once (one MissingExtraError), before anything loads."""
+    from ganedge.extras import require_all
+    from ganedge.sdk.loader import preflight
+
+    artifacts = {v.artifact.path: v.artifact for v in variants}.values()
+    require_all(sorted({m for a in artifacts for m in preflight(a.path, a.backend)}), "the benchmark")
+
+
 def resolve_artifacts(models: Sequence[str | Path]) -> list[Artifact]:
     from ganedge.sdk.loader import artifact_kind, resolve_backend  # light: no runtime imported
 

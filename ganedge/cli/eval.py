@@ -57,6 +57,14 @@ def _format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _check_installed(model: Path, backend: str) -> None:
+    """The model's cheap checks, then torch (the feature net) and the model's runtime: every missing extra at once."""
+    from ganedge.extras import require_all
+    from ganedge.sdk.loader import preflight
+
+    require_all(("torch", *preflight(model, backend)), "ganedge eval")
+
+
 @click.command("eval")
 @click.argument("model", metavar="RUN_DIR|MODEL", type=click.Path(path_type=Path))
 @click.option("--n", "n", type=click.IntRange(min=8), default=None, metavar="N",
@@ -98,6 +106,7 @@ def eval_cmd(model: Path, n: int | None, seed: int, ref_seed: int, dataset_spec:
     started = time.perf_counter()
     if not model.exists():
         raise ArtifactError(f"{model} does not exist; pass a run directory or an exported .onnx/.engine file")
+    _check_installed(model, backend)
     generator = None
     if is_run_dir(model):
         kind = "run"
