@@ -48,6 +48,7 @@ class BenchConfig:
     concurrency: int = 0  # client threads; 0 = off
     max_delay_ms: float = 2.0
     max_cv: float = DEFAULT_MAX_CV
+    module_options: dict[str, Any] = field(default_factory=dict)  # sdk.load keywords for module references
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -220,7 +221,8 @@ def run_bench(config: BenchConfig, progress: bool = False, log: Reporter | None 
     warnings: list[str] = []
     phase = _Phase(progress)
     threads = config.threads or machine.cores_available()
-    variants = expand_variants(resolve_artifacts(config.models), config.backends, config.precisions, config.modes)
+    variants = expand_variants(resolve_artifacts(config.models, config.module_options), config.backends,
+                               config.precisions, config.modes)
     check_installed(variants)  # before "loading": a bad model, or every missing extra, in one line
     try:
         say(f"loading {len(variants)} variant(s)")

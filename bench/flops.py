@@ -24,7 +24,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganedge.bench.variants import Variant
+from ganedge.bench.variants import TORCH_KINDS, Variant
 
 
 def onnx_flops(path: str | Path) -> int:
@@ -51,17 +51,24 @@ ELEMENT_BYTES = {"fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "int8": 1}
 
 
 @functools.lru_cache(maxsize=32)
-def run_dir_cost(run_dir: str) -> tuple[int, Traffic]:
+def torch_source_cost(source: str, options_json: str = "{}") -> tuple[int, Traffic]:
     """FLOPs per sample (torch's FlopCounterMode) and memory traffic (forward hooks on every leaf
-    module) of a run directory's generator, from one forward pass at batch 1."""
+    module) of a run directory's or module reference's generator, from one forward pass at batch 1.
+    ``options_json``: the module reference's sdk.load options, as JSON (hashable for the cache)."""
+    import json
+
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from ganedge.models.load import load_generator
+    from ganedge.models.load import load_source
+    from ganedge.models.reference import ModuleSpec
 
-    generator, config, _ = load_generator(run_dir)
-    z = torch.zeros(1, config.model.latent_dim)  # (1, latent_dim)
-    labels = torch.zeros(1, dtype=torch.long) if config.model.num_classes else None
+    options = json.loads(options_json)
+    spec = ModuleSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}) if options else None
+    loaded = load_source(source, spec=spec)
+    generator, manifest = loaded.generator, loaded.manifest
+    z = torch.zeros(1, manifest.latent_dim)  # (1, latent_dim)
+    labels = torch.zeros(1, dtype=torch.long) if manifest.num_classes else None
     moved = [0.0]
 
     def count(module, inputs, output) -> None:
@@ -81,20 +88,27 @@ def run_dir_cost(run_dir: str) -> tuple[int, Traffic]:
 
 
 def run_dir_flops(run_dir: str | Path) -> int:
-    return run_dir_cost(str(Path(run_dir).resolve()))[0]
+    return torch_source_cost(str(Path(run_dir).resolve()))[0]
+
+
+def _torch_cost(artifact) -> tuple[int, Traffic]:
+    import json
+
+    source = str(artifact.path) if artifact.kind == "module" else str(artifact.path.resolve())
+    return torch_source_cost(source, json.dumps(artifact.options, sort_keys=True))
 
 
 def count_traffic(variants: list[Variant]) -> dict[int, Traffic]:
     """Memory traffic of each run-dir variant (keyed by ``id(variant)``), for the roofline.
 
-    Only run dirs: an exported graph's traffic depends on what its runtime fuses, which the
+    Only PyTorch sources: an exported graph's traffic depends on what its runtime fuses, which the
     file does not say. A failure costs the roofline column, never the benchmark.
     """
     result: dict[int, Traffic] = {}
     for variant in variants:
-        if variant.artifact.kind == "run_dir":
+        if variant.artifact.kind in TORCH_KINDS:
             try:
-                result[id(variant)] = run_dir_cost(str(variant.artifact.path.resolve()))[1]
+                result[id(variant)] = _torch_cost(variant.artifact)[1]
             except Exception:  # noqa: BLE001  (count_flops has already warned about this model)
                 continue
     return result
@@ -102,7 +116,7 @@ def count_traffic(variants: list[Variant]) -> dict[int, Traffic]:
 
 def _preference(variant: Variant) -> int:
     """Which member of a group to count: the checkpoint itself, then the fp32 ONNX, then the rest."""
-    if variant.artifact.kind == "run_dir":
+    if variant.artifact.kind in TORCH_KINDS:
         return 0
     return 1 if variant.precision == "fp32" else 2
 
@@ -124,8 +138,8 @@ def count_flops(variants: list[Variant]) -> tuple[dict[int, int | None], list[st
         for variant in sorted(members, key=_preference):
             artifact = variant.artifact
             try:
-                if artifact.kind == "run_dir":
-                    flops = run_dir_flops(artifact.path)
+                if artifact.kind in TORCH_KINDS:
+                    flops = _torch_cost(artifact)[0]
                 elif artifact.kind == "onnx":
                     flops = onnx_flops(artifact.path)
             except Exception as exc:  # a counter's failure costs the roofline column, not the benchmark

@@ -45,7 +45,7 @@ class Quality:
 
 
 def _reference_rank(variant: Variant) -> tuple[int, int]:
-    kind_rank = {"run_dir": 0, "onnx": 1, "engine": 2}[variant.artifact.kind]
+    kind_rank = {"run_dir": 0, "module": 0, "onnx": 1, "engine": 2}[variant.artifact.kind]
     return (0 if variant.precision == "fp32" else 1, kind_rank)
 
 

@@ -25,14 +25,17 @@ from ganedge.errors import BadInputError
 
 TORCH_PRECISIONS = ("fp32", "bf16", "fp16")
 MODES = ("eager", "graphs")  # graphs: CUDA graphs, captured once per batch size and replayed
-GRAPH_KINDS = ("run_dir", "engine")  # the artifacts whose backends (torch, TensorRT) can replay CUDA graphs
+TORCH_KINDS = ("run_dir", "module")  # PyTorch sources: a run directory or a module reference (FILE.py:NAME)
+GRAPH_KINDS = (*TORCH_KINDS, "engine")  # the artifacts whose backends (torch, TensorRT) can replay CUDA graphs
 
 
 @dataclass(frozen=True)
 class Artifact:
     path: Path
-    kind: str  # "run_dir" | "onnx" | "engine"
+    kind: str  # "run_dir" | "module" | "onnx" | "engine"
     backend: str  # the family that runs it
+    # sdk.load keywords that describe a module reference (latent_dim, weights, num_classes, ...)
+    options: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def name(self) -> str:
@@ -81,6 +84,8 @@ class Variant:
             kwargs["precision"] = self.requested_precision
         if self.mode == "graphs":
             kwargs["cuda_graphs"] = True
+        if self.artifact.kind == "module":
+            kwargs.update(self.artifact.options)
         return kwargs
 
 
@@ -113,19 +118,22 @@ def check_installed(variants: Sequence[Variant]) -> None:
     require_all(sorted({m for a in artifacts for m in preflight(a.path, a.backend)}), "the benchmark")
 
 
-def resolve_artifacts(models: Sequence[str | Path]) -> list[Artifact]:
+def resolve_artifacts(models: Sequence[str | Path], module_options: dict[str, Any] | None = None) -> list[Artifact]:
+    """The artifacts to bench; ``module_options`` describe every module reference among them."""
     from ganedge.sdk.loader import artifact_kind, resolve_backend  # light: no runtime imported
 
     if not models:
-        raise BadInputError("no MODEL given; pass run directories, .onnx files or TensorRT engines")
+        raise BadInputError("no MODEL given; pass run directories, module references, .onnx files or TensorRT engines")
     artifacts, seen = [], set()
     for model in models:
+        kind = artifact_kind(model)  # ArtifactError names a missing or unknown path
         path = Path(model)
-        kind = artifact_kind(path)  # ArtifactError names a missing or unknown path
-        if path.resolve() in seen:
+        key = str(model) if kind == "module" else path.resolve()
+        if key in seen:
             continue
-        seen.add(path.resolve())
-        artifacts.append(Artifact(path, kind, resolve_backend("auto", kind)[0]))
+        seen.add(key)
+        options = dict(module_options or {}) if kind == "module" else {}
+        artifacts.append(Artifact(path, kind, resolve_backend("auto", kind)[0], options))
     return artifacts
 
 
@@ -150,7 +158,7 @@ def expand_variants(artifacts: Sequence[Artifact], backends: Sequence[str], prec
         if wanted is not None and artifact.backend not in wanted:
             continue
         artifact_modes = modes if artifact.kind in GRAPH_KINDS else (None,)
-        artifact_precisions = precisions if artifact.kind == "run_dir" else (None,)
+        artifact_precisions = precisions if artifact.kind in TORCH_KINDS else (None,)
         variants.extend(Variant(artifact, p, m) for p, m in itertools.product(artifact_precisions, artifact_modes))
     if not variants:
         kinds = ", ".join(sorted({a.backend for a in artifacts}))
@@ -175,7 +183,7 @@ def close_variants(variants: Sequence[Variant]) -> None:
 def checkpoint_names(variants: Sequence[Variant]) -> dict[str, str]:
     """A short display name per group: its run dir's name, else its first file's name up to the first dot."""
     names: dict[str, str] = {}
-    for variant in sorted(variants, key=lambda v: v.artifact.kind != "run_dir"):
+    for variant in sorted(variants, key=lambda v: v.artifact.kind not in TORCH_KINDS):
         names.setdefault(variant.group, variant.artifact.name.split(".")[0] or variant.artifact.name)
     return names
 

@@ -157,7 +157,7 @@ def _reference(original: Path, manifest: Manifest, settings):
 
 
 def adopt_onnx(path: str | os.PathLike, output, options, log=lambda _: None, *, latent_dim: int | None = None,
-               num_classes: int = 0, output_range=(-1.0, 1.0), class_names=None):
+               num_classes: int = 0, output_range=(-1.0, 1.0)):
     """Adopt a foreign generator ONNX: the adopted fp32 file plus the requested variants, each gated."""
     from ganedge.extras import require_all
 
@@ -166,7 +166,8 @@ def adopt_onnx(path: str | os.PathLike, output, options, log=lambda _: None, *, 
 
     from ganedge.artifacts.onnx_safety import check_onnx_file
     from ganedge.export.check import check_io_contract, check_model
-    from ganedge.export.pipeline import ExportResult, check_output_path, export_variants, variant_paths
+    from ganedge.export.pipeline import (ExportResult, check_output_path, export_variants, variant_paths,
+                                         with_class_names)
     from ganedge.export.settings import FOREIGN
 
     started = time.perf_counter()
@@ -185,7 +186,9 @@ def adopt_onnx(path: str | os.PathLike, output, options, log=lambda _: None, *, 
     z, _, out = check_foreign_io(model, num_classes, path.name)
     dim = _latent_dim(z, latent_dim, path.name)
     adopted = normalise(model, dim, num_classes, path.name)
-    manifest = _manifest(path, adopted, dim, num_classes, output_range, class_names)
+    manifest = _manifest(path, adopted, dim, num_classes, output_range)
+    if options.class_names is not None:
+        manifest = with_class_names(manifest, options.class_names)
     fixed = _dims(z)[0] if isinstance(_dims(z)[0], int) and _dims(z)[0] > 0 else None
     check_model(adopted, where=f"the adopted {path.name}")
     check_io_contract(adopted, manifest, where=f"the adopted {path.name}", fixed_batch=fixed)
@@ -203,20 +206,15 @@ def adopt_onnx(path: str | os.PathLike, output, options, log=lambda _: None, *, 
     return result
 
 
-def _manifest(path: Path, adopted, latent_dim: int, num_classes: int, output_range, class_names) -> Manifest:
+def _manifest(path: Path, adopted, latent_dim: int, num_classes: int, output_range) -> Manifest:
     out = adopted.graph.output[0]
     shape = _dims(out)[1:]
     if not all(isinstance(d, int) and d > 0 for d in shape):
         shape = list(_probe_shape(adopted, latent_dim, num_classes))
     inputs, outputs = io_names(num_classes)
-    extra = {}
-    if class_names:
-        if len(class_names) != num_classes:
-            raise BadInputError(f"{len(class_names)} class names for {num_classes} classes")
-        extra["class_names"] = list(class_names)
     return Manifest(arch=f"adopted:{path.name}", latent_dim=latent_dim, image_shape=tuple(int(d) for d in shape),
                     num_classes=num_classes, inputs=tuple(inputs), output=outputs[0],
-                    output_range=tuple(float(v) for v in output_range), source_sha256=sha256_file(path), extra=extra)
+                    output_range=tuple(float(v) for v in output_range), source_sha256=sha256_file(path))
 
 
 def _probe_shape(adopted, latent_dim: int, num_classes: int) -> tuple[int, int, int]:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Sequence
 
@@ -52,6 +53,6 @@ def export_module(module, output: str | os.PathLike, *, latent_dim: int | None =
     spec = ModuleSpec(latent_dim=latent_dim, num_classes=num_classes, output_range=tuple(output_range),
                       class_names=tuple(class_names) if class_names else None)
     name = arch or f"{type(module).__module__}.{type(module).__qualname__}"
-    generator, manifest = describe_module(module, name, spec)
+    generator, manifest = describe_module(copy.deepcopy(module), name, spec)  # the caller's module stays as it was
     source = TorchSource(name, generator, manifest, weights="as built")
     return export_onnx(source, output, ExportOptions(precisions=chosen, **options), log=log)

@@ -15,6 +15,7 @@ from it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class ExportOptions:
     lint: bool = True
     fixed_batch: int | None = None  # export at this fixed batch instead of trying a dynamic one
     fp16_fallback: bool = True  # keep nodes in fp32 until the fp16 variant passes its gate
+    class_names: tuple[str, ...] | None = None  # set/override the manifest's class names (--class-names)
 
 
 @dataclass
@@ -58,6 +60,7 @@ class VariantResult:
     precision: str
     path: Path
     requested: bool = True  # False: the fp32 base of an fp16/int8-only export, validated but not written
+    required: bool = False  # asked for by name: failing to build it fails the export
     written: bool = False
     skipped: str | None = None  # why the variant was not built
     gate: Any = None  # validate.GateResult
@@ -71,7 +74,8 @@ class VariantResult:
 
     @property
     def failed(self) -> bool:
-        return self.gate is not None and not self.gate.passed
+        """Failed its gate, or could not be built although asked for by name (not as part of "all")."""
+        return (self.gate is not None and not self.gate.passed) or (self.required and self.skipped is not None)
 
     def to_dict(self) -> dict[str, Any]:
         return {"precision": self.precision, "path": str(self.path) if self.requested else None,
@@ -103,7 +107,9 @@ class ExportResult:
     def failure_summary(self) -> str:
         parts = []
         for v in self.variants:
-            if v.failed:
+            if v.failed and v.gate is None:
+                parts.append(f"{v.precision} could not be built ({v.skipped})")
+            elif v.failed:
                 loosest = v.gate.min_passing()
                 key = "atol" if v.precision == "fp32" else "min_psnr"
                 parts.append(f"{v.precision} failed its gate (would pass with {key}={loosest[key]:.3g})"
@@ -160,6 +166,20 @@ def check_output_path(path: Path) -> None:
         raise OutputError(f"cannot write {path}: folder {probe} is not writable; choose another -o")
 
 
+def with_class_names(manifest: Manifest, names: tuple[str, ...] | None) -> Manifest:
+    """``manifest`` naming its classes ``names`` (None: as it was); a list that does not fit is bad input."""
+    from ganedge.artifacts.manifest import check_class_names
+
+    if names is None:
+        return manifest
+    if not manifest.num_classes:
+        raise BadInputError("--class-names is for conditional models; this generator is unconditional")
+    try:
+        return manifest.replace(class_names=check_class_names(tuple(names), manifest.num_classes))
+    except ValueError as exc:
+        raise BadInputError(f"--class-names: {exc}") from None
+
+
 def write_model(model, path: Path) -> tuple[int, str]:
     """Serialize ``model`` to ``path`` atomically; returns (size in bytes, sha256)."""
     data = model.SerializeToString()
@@ -187,6 +207,8 @@ def export_onnx(source, output: str | os.PathLike, options: ExportOptions = Expo
         check_output_path(path)
     src = source if isinstance(source, TorchSource) else load_source(source, ema=options.ema, spec=spec)
     settings = settings_for_source(src.manifest.arch, src.is_run_dir)
+    if options.class_names is not None:
+        src.manifest = with_class_names(src.manifest, options.class_names)
     opset = check_opset(options.opset if options.opset is not None else settings.opset)
     result = ExportResult(source=src.text, manifest=src.manifest, opset=opset, weights=src.weights,
                           validated=options.validate, is_run_dir=src.is_run_dir)
@@ -230,6 +252,10 @@ def export_variants(fp32, reference, settings: ExportSettings, options: ExportOp
             model = _fp16_variant(fp32, reference, gates, options, variant, log)
         else:
             model = _build_int8(fp32, manifest, settings, reference, gates, variant, log)
+            if model is None:  # the quantizer gave up on this graph; said in the variant, nothing to write
+                variant.required = not options.skip_unoffered_int8
+                result.variants.append(variant)
+                continue
             check_model(model, where=f"{precision} model")
             _validate(variant, model, reference, gates, log)
             if variant.gate is not None:
@@ -245,6 +271,9 @@ def _fp32_graph(src, settings: ExportSettings, options: ExportOptions, opset: in
     """(the checked fp32 ModelProto, the PyTorch reference or None, seconds); records the batch decision in ``result``."""
     from ganedge.export.batching import export_with_batch_fallback
 
+    if "output_cast" in src.manifest.extra:
+        log(f"note: the module's images are {src.manifest.extra['output_cast'].split(' ')[0]}; the export casts them to "
+            "float32, the type every ganedge runtime takes")
     if src.is_run_dir and options.ema and src.weights != "G_ema":
         log(f"note: {src.text} has no EMA weights (G_ema); exporting the raw generator G.")
     log(f"Exporting {src.manifest.arch} generator ({src.weights} weights) from {src.text} with torch.onnx "
@@ -281,13 +310,17 @@ def _fp16_variant(fp32, reference, gates, options: ExportOptions, variant: Varia
     if reference is None:  # --no-validate: nothing to fall back on
         return to_fp16(fp32)
 
-    def validate(model):
-        check_model(model, where="fp16 model")
-        from ganedge.export.validate import validate_session
+    def validate(model, kept):
+        from ganedge.export.fp16_fallback import emulate_fp16
+        from ganedge.export.validate import worse_of, validate_session
         from ganedge.sdk.backends.onnxrt.loader import create_session
 
-        return validate_session(create_session(model).session, reference, "fp16", gates,
-                                against=f"fp32 {reference.against}")
+        check_model(model, where="fp16 model")
+        against = f"fp32 {reference.against}"
+        real = validate_session(create_session(model).session, reference, "fp16", gates, against=against)
+        emulated = validate_session(create_session(emulate_fp16(fp32, kept)).session, reference, "fp16", gates,
+                                    against=f"{against}, fp16 emulated (every fp16 tensor rounded through float16)")
+        return worse_of(real, emulated)
 
     t0 = time.perf_counter()
     outcome = fp16_with_fallback(fp32, reference, validate, log, fallback=options.fp16_fallback)
@@ -318,7 +351,20 @@ def _build_int8(fp32, manifest, settings, reference, gates, variant, log):
         if records and reference is not None:
             _check_rewrite_exact(base, reference, gates, log)
     log(f"  calibrating int8 on {settings.calibration_samples} random latents (seeds from {settings.calibration_seed})")
-    return to_int8(base, manifest, settings, fixed_batch=static_batch_of(fp32))
+    attempts = [settings] + ([dataclasses.replace(settings, per_channel=False)] if settings.per_channel else [])
+    for attempt in attempts:
+        try:
+            model = to_int8(base, manifest, attempt, fixed_batch=static_batch_of(fp32))
+        except Exception as exc:  # onnxruntime's quantizer raises assorted types on graphs it cannot handle
+            first = " ".join(str(exc).split())[:200] or type(exc).__name__
+            variant.skipped = f"onnxruntime's int8 quantizer failed on this graph ({type(exc).__name__}: {first})"
+            log(f"  int8 {'per-channel' if attempt.per_channel else 'per-tensor'}: {variant.skipped}")
+            continue
+        if not attempt.per_channel and settings.per_channel:
+            variant.rewrites.append("per-tensor weight scales (the quantizer failed per channel)")
+        variant.skipped = None
+        return model
+    return None
 
 
 def _check_rewrite_exact(model, reference, gates, log: Log) -> None:

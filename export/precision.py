@@ -37,10 +37,12 @@ def to_fp16(model, keep_fp32: list[str] | None = None):
 
     # An empty op block list keeps onnxruntime's default list (meant for transformer ops) out: every op of a
     # generator graph runs in fp16 unless a node is named in keep_fp32.
+    # force_fp16_initializers only without kept nodes: a weight a kept node reads may lie beyond fp16's range.
     half = convert_float_to_float16(model, keep_io_types=True, op_block_list=[], node_block_list=list(keep_fp32 or []),
-                                    force_fp16_initializers=True)
+                                    force_fp16_initializers=not keep_fp32)
     if keep_fp32:
         drop_fp16_round_trips(half.graph, set(keep_fp32))
+        del half.graph.value_info[:]  # the converter's type notes name tensors the bypass retyped; checkers re-infer
     toposort(half.graph)  # the converter appends its input Casts at the end of the node list
     return half
 

@@ -21,14 +21,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ganedge.errors import ArtifactError, BadInputError, ConfigError, OutputError
 from ganedge.export.triton_config import per_item_shapes, render_config
-from ganedge.fsutil import ensure_writable_dir
+from ganedge.fsutil import atomic_dir, ensure_writable_dir
 from ganedge.artifacts.manifest import Manifest, sha256_file
 from ganedge.artifacts.trt_sidecar import ENGINE_SUFFIXES
 
@@ -277,11 +276,8 @@ def write_repository(model: str | os.PathLike, repository: str | os.PathLike,
     manifest_json = manifest.to_json()
     config_text = render_config(source, name, max_batch, delay, kind, options, manifest_json)
 
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=repo))
-    except OSError as exc:
-        raise OutputError(f"cannot write into {repo}: {exc.strerror or exc}") from exc
-    try:
+    replaced = final.exists()
+    with atomic_dir(final, replace=options.force, mode=0o755) as staging:  # 0o755: Triton often runs as another user
         (staging / version_dir).mkdir()
         _copy(source.path, staging / version_dir / source.filename)
         for location in source.extra_files:  # safety.check_onnx_file proved each stays inside the folder
@@ -292,15 +288,6 @@ def write_repository(model: str | os.PathLike, repository: str | os.PathLike,
             raise OutputError(f"the copy of {source.path} does not match the original (changed while copying?)")
         (staging / MANIFEST_FILE).write_text(manifest.to_json(indent=2) + "\n", encoding="utf-8")
         (staging / CONFIG_FILE).write_text(config_text, encoding="utf-8")
-        _fsync_tree(staging)
-        staging.chmod(0o755)  # mkdtemp makes 0700 folders; Triton often runs as another user
-        replaced = _commit(staging, final)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from exc
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return TritonResult(repository=repo, name=name, model_dir=final, platform=source.platform, max_batch=max_batch,
                         config_text=config_text, files=[CONFIG_FILE, MANIFEST_FILE, *files], replaced=replaced,
                         sha256=digest, manifest=manifest)
@@ -309,35 +296,6 @@ def write_repository(model: str | os.PathLike, repository: str | os.PathLike,
 def _copy(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
     os.chmod(dst, 0o644)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*"), reverse=True):
-        flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if path.is_dir() else 0)
-        fd = os.open(path, flags)
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass  # some filesystems refuse fsync on folders; the rename below is still atomic
-        finally:
-            os.close(fd)
-
-
-def _commit(staging: Path, final: Path) -> bool:
-    """Rename ``staging`` onto ``final``; an existing ``final`` is moved aside first and deleted after."""
-    if not final.exists():
-        os.rename(staging, final)  # fails (and nothing is lost) if someone created final meanwhile
-        return False
-    aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
-    aside.rmdir()
-    os.rename(final, aside)
-    try:
-        os.rename(staging, final)
-    except OSError:
-        os.rename(aside, final)  # put the old model back
-        raise
-    shutil.rmtree(aside, ignore_errors=True)
-    return True
 
 
 __all__ = ["TritonOptions", "TritonResult", "ModelSource", "read_source", "resolve_options", "write_repository",

@@ -180,6 +180,13 @@ def validate_session(session, reference: Reference, precision: str, gates: Gates
     return result
 
 
+def worse_of(a: GateResult, b: GateResult) -> GateResult:
+    """The result that fails, or else the one with the lower PSNR (both graded on the same reference)."""
+    if a.passed != b.passed:
+        return b if a.passed else a
+    return a if a.images.psnr_db <= b.images.psnr_db else b
+
+
 def _grade(result: GateResult, gates: Gates) -> None:
     checks = result.checks
     if result.precision == "fp32":

@@ -7,7 +7,8 @@ Stages (each prints its wall time):
 1. train: FD of the untrained generator, a time-boxed run, FD at the end, the sample grid;
 2. export: G_ema to ONNX fp32 and int8, each through its validation gate;
 3. sample: 64 seeds from the ONNX file through ``ganedge.sdk``, checked against PyTorch;
-4. bench: PyTorch vs ONNX fp32 vs ONNX int8 at batch 1 and 64, side by side.
+4. bench: PyTorch vs ONNX fp32 vs ONNX int8 at batch 1 and 64, side by side;
+5. walk: a looping walk through 6 seeds from the ONNX file, ``walk.gif`` at 4x beside the grid.
 
 The whole of ``make demo`` must stay within 10 minutes on a 2-core machine, venv setup
 included, so training gets :data:`TRAIN_MINUTES`.
@@ -39,14 +40,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ganedge.train.presets import PRESETS
+
 TRAIN_MINUTES = 5.0  # training's share of make demo's 10 minutes (setup ~2, later stages ~1.5, FD ~0.5)
 IMAGE_SIZE = 16
 FD_SAMPLES = 2000  # generated images scored at step 0 and at the end
 FD_SEED = 1_000_000  # latent seeds FD_SEED.. (the grid uses seeds 0..63)
 SCENES_OPTIONS: dict[str, Any] = {}  # the scenes dataset's defaults are designed for this demo
-MODEL = dict(arch="dcgan", latent_dim=128, g_width=32, d_width=32, d_spectral_norm=False)
-TRAIN = dict(loss="hinge", batch_size=32, lr_g=1.5e-3, lr_d=1.5e-3, betas=(0.0, 0.99), r1_gamma=1.0, r1_every=8,
-             ema_decay=0.995, log_every=100, sample_every=1000, checkpoint_every=1000)
+# The recipe is `ganedge train --preset fast` (ganedge.train.presets), defined once for both.
+MODEL = dict(latent_dim=128, **PRESETS["fast"].section("model"))
+TRAIN = dict(log_every=100, sample_every=1000, checkpoint_every=1000, **PRESETS["fast"].section("train"))
+WALK_SEEDS = (0, 1, 2, 3, 4, 5)  # six of the grid's seeds
+WALK_FRAMES = 24  # frames per seed-to-seed step: 144 frames, 5.8 s a loop at 25 frames/s
+WALK_SCALE = 4
 
 
 @dataclass
@@ -162,8 +168,22 @@ def bench_stage(out: Path, models: list[Path], seconds: float = 1.0):
     return result
 
 
+def walk_stage(out: Path, model: Path) -> Path:
+    """demo-out/walk.gif: a seamless loop through six seeds, every frame rendered through the SDK."""
+    from ganedge import sdk
+    from ganedge.animation import AnimationWriter
+
+    path = out / "walk.gif"
+    with sdk.load(model) as g, AnimationWriter(path, fps=25, upscale=WALK_SCALE) as writer:
+        for frames in g.walk(list(WALK_SEEDS), WALK_FRAMES, loop=True):
+            writer.write(frames)
+    print(f"  {writer.frames} frames (seeds {', '.join(map(str, WALK_SEEDS))} and back, slerp) at {WALK_SCALE}x "
+          f"-> {path} ({path.stat().st_size / 1024:.0f} KiB)", flush=True)
+    return path
+
+
 def write_summary(out: Path, trained: DemoTraining, files: list[Path], onnx_grid: Path, benched,
-                  seconds: float) -> None:
+                  seconds: float, walk: Path | None = None) -> None:
     """demo-out/summary.json: the figures the demo printed, for scripts and the README."""
     import json
 
@@ -172,7 +192,7 @@ def write_summary(out: Path, trained: DemoTraining, files: list[Path], onnx_grid
     summary = {"seconds": round(seconds, 1), "steps": trained.steps, "steps_per_s": trained.steps_per_s,
                "train_seconds": trained.train_seconds, "fd_start": round(trained.fd_start, 3),
                "fd_end": round(trained.fd_end, 3), "fd_net": trained.fd_net, "grid": str(trained.grid),
-               "onnx_grid": str(onnx_grid), "models": [str(f) for f in files],
+               "onnx_grid": str(onnx_grid), "walk": str(walk) if walk else None, "models": [str(f) for f in files],
                "bench": [{k: row.get(k) for k in ("model", "backend", "precision", "batch_size", "images_per_s",
                                                    "p50_ms", "p99_ms")} for row in benched.results]}
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
@@ -220,9 +240,14 @@ def main(argv: list[str] | None = None) -> int:
         print("[4] bench: PyTorch (run dir) vs ONNX fp32 vs ONNX int8, batch 1 and 64, side by side", flush=True)
         benched = bench_stage(args.out, [trained.run_dir, *files], args.bench_seconds)
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+        t0 = time.perf_counter()
+        print("[5] walk: a looping walk through six seeds", flush=True)
+        walk = walk_stage(args.out, files[0])
+        print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
         print(f"FD {trained.fd_start:.2f} at step 0 -> {trained.fd_end:.2f} at step {trained.steps} "
-              f"(lower is better; N={args.fd_samples}, net {trained.fd_net}). Look at {trained.grid}.", flush=True)
-        write_summary(args.out, trained, files, onnx_grid, benched, time.perf_counter() - started)
+              f"(lower is better; N={args.fd_samples}, net {trained.fd_net}). Look at {trained.grid} and {walk}.",
+              flush=True)
+        write_summary(args.out, trained, files, onnx_grid, benched, time.perf_counter() - started, walk)
     except GanEdgeError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return exc.exit_code

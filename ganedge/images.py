@@ -104,19 +104,52 @@ def make_grid(images: np.ndarray, cols: int | None = None, pad: int = 1, pad_val
     return grid
 
 
+# Still-image files by extension. PNG and WebP are written losslessly; JPEG at quality 95 (4:4:4), which
+# is lossy by nature: use it for viewing, PNG for pixels you will compare.
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+_SAVE_OPTIONS = {"PNG": {}, "JPEG": {"quality": 95, "subsampling": 0}, "WEBP": {"lossless": True}}
+
+
+def image_format(path: str | os.PathLike) -> str:
+    """The Pillow format a still image's extension names; any other extension is bad input."""
+    suffix = os.path.splitext(str(path))[1].lower()
+    if suffix not in IMAGE_FORMATS:
+        raise BadInputError(f"cannot write {path}: unknown image extension {suffix or '(none)'!r}; "
+                            f"use {', '.join(IMAGE_FORMATS)}")
+    return IMAGE_FORMATS[suffix]
+
+
+def upscale_nearest(images: np.ndarray, factor: int) -> np.ndarray:
+    """Repeat each pixel ``factor`` times along H and W of (..., H, W, C) images (nearest-neighbour)."""
+    if factor == 1:
+        return images
+    return images.repeat(factor, axis=-3).repeat(factor, axis=-2)
+
+
+def save_image(path: str | os.PathLike, image: np.ndarray, upscale: int = 1) -> None:
+    """Write one uint8 (H, W, C) or (H, W) image atomically in the format its extension names."""
+    _write_image(path, image, upscale, image_format(path))
+
+
 def save_png(path: str | os.PathLike, image: np.ndarray, upscale: int = 1) -> None:
-    """Write one uint8 (H, W, C) or (H, W) image as PNG, atomically; ``upscale`` repeats pixels."""
+    """Write one uint8 (H, W, C) or (H, W) image as PNG (whatever the name), atomically; ``upscale`` repeats pixels."""
+    _write_image(path, image, upscale, "PNG")
+
+
+def _write_image(path: str | os.PathLike, image: np.ndarray, upscale: int, fmt: str) -> None:
     from PIL import Image  # pillow is a base dependency; imported here to keep module import cheap
 
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
-        raise BadInputError(f"save_png needs a uint8 (H, W[, C]) image, got {image.dtype} {image.shape}")
-    if upscale > 1:
-        image = image.repeat(upscale, axis=0).repeat(upscale, axis=1)
-    if image.ndim == 3 and image.shape[2] == 1:
+        raise BadInputError(f"saving an image needs uint8 (H, W[, C]), got {image.dtype} {image.shape}")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    image = upscale_nearest(image, upscale)
+    if image.shape[2] == 1:
         image = image[:, :, 0]
     with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format="PNG")
+        Image.fromarray(image).save(tmp, format=fmt, **_SAVE_OPTIONS[fmt])
 
 
 def save_grid(path: str | os.PathLike, images: np.ndarray, cols: int | None = None, upscale: int = 1) -> None:
-    save_png(path, make_grid(images, cols=cols), upscale=upscale)
+    """A grid of uint8 (N, H, W, C) images in the format the extension names (.png, .jpg/.jpeg, .webp)."""
+    save_image(path, make_grid(images, cols=cols), upscale=upscale)

@@ -29,6 +29,7 @@ import numpy as np
 
 from ganedge.errors import BadInputError
 from ganedge.exactmath import SINCOS_POLY_MIN, SinCosWork, log_f32, sincos_f32
+from ganedge.limits import check_allocatable
 
 MAX_SEED = 2**63  # seeds live in [0, MAX_SEED)
 
@@ -56,10 +57,38 @@ def _mix64(x: np.ndarray, tmp: np.ndarray) -> np.ndarray:
     return x
 
 
+def _check_range(seeds: range) -> range:
+    """A range of seeds, validated from its ends alone (no element is touched)."""
+    if len(seeds) and not (0 <= min(seeds[0], seeds[-1]) and max(seeds[0], seeds[-1]) < MAX_SEED):
+        bad = seeds[0] if not 0 <= seeds[0] < MAX_SEED else seeds[-1]
+        raise BadInputError(f"seed {bad} is outside [0, 2**63)")
+    return seeds
+
+
+def _range_array(seeds: range) -> np.ndarray:
+    """uint64 array of a validated range: one vectorized pass instead of a Python int per seed."""
+    n = len(seeds)
+    check_allocatable(n, (), f"{n:,} seeds", itemsize=8, hint="pass fewer seeds at a time")
+    if n == 0:
+        return np.empty(0, dtype=np.uint64)
+    if seeds.step == 1:
+        return np.arange(seeds[0], seeds[-1] + 1, dtype=np.uint64)
+    # first + i * step, exact mod 2**64: every value is in [0, 2**63), so wrapping never shows (also for step < 0)
+    array = np.arange(n, dtype=np.uint64)
+    array *= np.uint64(seeds.step % 2**64)
+    array += np.uint64(seeds[0])
+    return array
+
+
 def check_seeds(seeds: Iterable[int] | np.ndarray | int) -> np.ndarray:
-    """Validate seeds (integers in [0, 2**63)) and return them as a 1-D uint64 array."""
+    """Validate seeds (integers in [0, 2**63)) and return them as a 1-D uint64 array.
+
+    A ``range`` is validated from its ends and becomes an array in one vectorized step (a list
+    costs a Python object per seed: about as long as computing the latents themselves)."""
     if isinstance(seeds, (bool, np.bool_)):
         raise BadInputError("seeds must be integers in [0, 2**63), not a bool")
+    if isinstance(seeds, range):
+        return _range_array(_check_range(seeds))
     if isinstance(seeds, numbers.Integral):
         seeds = [int(seeds)]
     if isinstance(seeds, np.ndarray):
@@ -85,8 +114,8 @@ def check_seeds(seeds: Iterable[int] | np.ndarray | int) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.uint64)
 
 
-def seed_range(start: int, n: int) -> np.ndarray:
-    """Seeds ``start, start+1, ..., start+n-1`` as uint64, validated."""
+def check_seed_range(start: int, n: int) -> range:
+    """Seeds ``start, start+1, ..., start+n-1`` validated, as a lazy ``range`` (any n: nothing is allocated)."""
     if isinstance(start, (bool, np.bool_)) or not isinstance(start, numbers.Integral):
         raise BadInputError(f"seed must be an integer in [0, 2**63), got {start!r}")
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
@@ -96,7 +125,12 @@ def seed_range(start: int, n: int) -> np.ndarray:
         raise BadInputError(f"n must be >= 0, got {n}")
     if not 0 <= start < MAX_SEED or start + n > MAX_SEED:
         raise BadInputError(f"seeds {start}..{start + n - 1} leave [0, 2**63)")
-    return np.arange(start, start + n, dtype=np.uint64)
+    return range(start, start + n)
+
+
+def seed_range(start: int, n: int) -> np.ndarray:
+    """Seeds ``start, start+1, ..., start+n-1`` as uint64, validated."""
+    return _range_array(check_seed_range(start, n))
 
 
 _SMALL_N = 32  # below this, hashing keys in Python beats ~10 numpy calls of fixed overhead
@@ -130,6 +164,19 @@ def _counters(half: int) -> np.ndarray:
     return counters
 
 
+def _length(seeds) -> int:
+    """How many seeds, where that is known without iterating (0 otherwise: checked again once they are an array)."""
+    try:
+        return np.size(seeds) if isinstance(seeds, np.ndarray) else len(seeds)
+    except TypeError:
+        return 0
+
+
+def _check_fits(n: int, dim: int) -> None:
+    check_allocatable(n, (dim,), f"latents of {n:,} seeds", itemsize=4, extra_nbytes=16 * n,
+                      hint="compute them in parts: latents(seeds[i:j], dim)")
+
+
 def latents(seeds: Iterable[int] | np.ndarray | int, dim: int, out: np.ndarray | None = None) -> np.ndarray:
     """Standard-normal float32 latents, one row per seed: shape ``(len(seeds), dim)``.
 
@@ -137,10 +184,14 @@ def latents(seeds: Iterable[int] | np.ndarray | int, dim: int, out: np.ndarray |
     """
     if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral) or dim < 1:
         raise BadInputError(f"latent dim must be a positive integer, got {dim!r}")
+    dim = int(dim)
+    if out is None:  # before seeds become an array: the rows, the seeds and their keys (8 bytes each) must fit
+        _check_fits(_length(seeds), dim)
     seeds = check_seeds(seeds)
-    n, dim = seeds.size, int(dim)
+    n = seeds.size
     half = (dim + 1) // 2
     if out is None:
+        _check_fits(n, dim)
         out = np.empty((n, dim), dtype=np.float32)
     elif out.shape != (n, dim) or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise BadInputError(f"out must be a C-contiguous float32 array of shape {(n, dim)}")

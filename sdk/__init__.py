@@ -4,7 +4,7 @@
     g = sdk.load("model.onnx")             # .onnx | .engine/.plan | run directory
     images = g.sample(16, seed=0)          # uint8 (16, H, W, C), seeds 0..15
     with sdk.Batcher(g, max_batch=64) as batcher:
-        image = batcher.sample(seed=42)    # from any thread; batched with its neighbours
+        image = batcher.image(seed=42)     # uint8 (H, W, C), from any thread; batched with its neighbours
 
 Importing this package never imports torch, onnx or onnxruntime; backends load their
 dependencies when an artifact is loaded, and sampling an ONNX file never imports torch.

@@ -25,11 +25,17 @@ import numpy as np
 
 from ganedge.errors import BadInputError, ClosedError, NumericalError
 from ganedge.images import to_uint8_nhwc
-from ganedge.latents import check_seeds, latents, seed_range
+from ganedge.latents import check_seed_range, check_seeds, latents
+from ganedge.limits import check_allocatable
 from ganedge.artifacts.manifest import Manifest
 from ganedge.sdk.backends.base import NonFiniteOutputError, Runner, check_finite
+from ganedge.sdk.labels import check_label_source, check_labels, check_weights, label_batch
+
+__all__ = ["DEFAULT_BATCH", "Generator", "check_labels", "check_truncation"]
 
 DEFAULT_BATCH = 64  # images per runner call when the caller does not say; per-image cost is flat above ~8 on CPU
+_SEEDS_HINT = ("render the seeds in parts (sample_seeds(seeds[i:j])), or consecutive seeds in bounded batches with "
+               "Generator.stream(n, seed=..., batch_size=...)")
 
 
 def check_truncation(truncation: Any) -> float:
@@ -39,30 +45,16 @@ def check_truncation(truncation: Any) -> float:
     return float(truncation)
 
 
-def check_labels(manifest: Manifest, labels: Any, n: int) -> np.ndarray | None:
-    """None for unconditional models; int64 (n,) in [0, num_classes) for conditional ones."""
-    k = manifest.num_classes
-    if k == 0:
-        if labels is not None:
-            raise BadInputError("this model is unconditional: do not pass labels")
-        return None
-    if labels is None:
-        raise BadInputError(f"this model is conditional on {k} classes: pass labels= (an int in [0, {k}) "
-                            "or one per image)")
-    if isinstance(labels, (bool, np.bool_)):
-        raise BadInputError(f"labels must be integers in [0, {k}), not a bool")
-    if isinstance(labels, numbers.Integral):
-        array = np.full(n, int(labels), dtype=np.int64)
-    else:
-        array = np.asarray(labels)
-        if array.dtype.kind not in "iu" or array.ndim != 1:
-            raise BadInputError(f"labels must be an int or a 1-D sequence of ints, got {array.dtype} {array.shape}")
-        if array.shape[0] != n:
-            raise BadInputError(f"got {array.shape[0]} labels for {n} images; pass one per image or a single int")
-    if array.size and (int(array.min()) < 0 or int(array.max()) >= k):
-        bad = int(array.min()) if int(array.min()) < 0 else int(array.max())
-        raise BadInputError(f"label {bad} is out of range: this model has classes 0..{k - 1}")
-    return np.ascontiguousarray(array, dtype=np.int64)
+def _checked_range(seeds: range) -> range:
+    """A range of seeds validated from its ends (nothing is allocated)."""
+    if len(seeds):
+        check_seeds([seeds[0], seeds[-1]])
+    return seeds
+
+
+def _seed_batch(seeds: range | np.ndarray, start: int, stop: int) -> np.ndarray:
+    """uint64 seeds ``start:stop`` of a validated range (made now) or array (a view)."""
+    return seeds[start:stop] if isinstance(seeds, np.ndarray) else check_seeds(seeds[start:stop])
 
 
 def _check_count(n: Any) -> int:
@@ -135,55 +127,78 @@ class Generator:
         (the mean latent of a standard-normal prior is 0, so no mean needs estimating; psi < 1
         trades variety for typicality, psi = 0 gives every seed the same image). ``labels``:
         an int or n ints, required for conditional models and refused for unconditional ones.
+        A result that cannot fit in memory is refused before anything is allocated
+        (``BadInputError`` with the size in bytes; :meth:`stream` has no such limit).
         """
-        return self._sample(seed_range(seed, _check_count(n)), batch_size, truncation, labels)
+        return self._sample(check_seed_range(seed, _check_count(n)), batch_size, truncation, labels,
+                            what=f"sample(n={n})")
 
     def sample_seeds(self, seeds, batch_size: int | None = None, truncation: float = 1.0, labels=None) -> np.ndarray:
-        """Like :meth:`sample` for any list of seeds (e.g. ``1,2,5-10``): image i comes from ``seeds[i]``."""
-        return self._sample(check_seeds(seeds), batch_size, truncation, labels)
+        """Like :meth:`sample` for any list of seeds (e.g. ``1,2,5-10``): image i comes from ``seeds[i]``.
+        A ``range`` stays lazy: its seeds are made per batch."""
+        if isinstance(seeds, range):
+            seeds = _checked_range(seeds)
+        else:
+            if hasattr(seeds, "__len__") and not isinstance(seeds, np.ndarray):  # before a list becomes an array
+                n = len(seeds)
+                self._check_fits(n, self._batch_size(batch_size, n), f"sample_seeds(<{n:,} seeds>)", _SEEDS_HINT)
+            seeds = check_seeds(seeds)
+        return self._sample(seeds, batch_size, truncation, labels, what=f"sample_seeds(<{len(seeds):,} seeds>)",
+                            hint=_SEEDS_HINT)
 
-    def _sample(self, seeds: np.ndarray, batch_size, truncation, labels) -> np.ndarray:
-        """``seeds``: validated uint64 (n,)."""
-        n = seeds.size
+    def _sample(self, seeds: range | np.ndarray, batch_size, truncation, labels, what: str,
+                hint: str | None = None) -> np.ndarray:
+        """``seeds``: a validated range (lazy) or uint64 (n,) array."""
+        n = len(seeds)
         psi = check_truncation(truncation)
-        labels = check_labels(self.manifest, labels, n)
         step = self._batch_size(batch_size, n)
+        self._check_fits(n, step, what, hint)
+        labels = check_label_source(self.manifest, labels, n)
         c, h, w = self.manifest.image_shape
         if n == 0:
             self._raise_if_closed()
             return np.empty((0, h, w, c), dtype=np.uint8)
         if n <= step:  # one runner call: its array is the result, no copy
             with self._call():
-                return self._render(seeds, psi, labels)
+                return self._render(_seed_batch(seeds, 0, n), psi, label_batch(labels, 0, n))
         out = np.empty((n, h, w, c), dtype=np.uint8)
         with self._call():
             for i in range(0, n, step):
-                out[i:i + step] = self._render(seeds[i:i + step], psi, None if labels is None else labels[i:i + step])
+                j = min(n, i + step)
+                out[i:j] = self._render(_seed_batch(seeds, i, j), psi, label_batch(labels, i, j))
         return out
 
     def stream(self, n: int, seed: int = 0, batch_size: int = DEFAULT_BATCH, truncation: float = 1.0,
                labels=None) -> Iterator[np.ndarray]:
         """Yield uint8 batches (at most ``batch_size`` images each) for seeds ``seed .. seed+n-1``.
 
-        Memory stays bounded by one batch whatever n is. Arguments are checked now, not at the
-        first ``next()``; ``labels`` may be an int or n ints.
+        Memory stays bounded by one batch whatever n is (10**15 included): seeds, latents and
+        labels are made per batch, so the first batch comes as fast as ``sample(batch_size)``.
+        Arguments are checked now, not at the first ``next()``. ``labels``: an int, or n ints as
+        an array or sequence (an array is sliced per batch, so an ``np.memmap`` works for a huge
+        n; a Python list of n labels is itself n objects: for a huge n pass an int).
         """
-        seeds = seed_range(seed, _check_count(n))
+        seeds = check_seed_range(seed, _check_count(n))
         psi = check_truncation(truncation)
-        labels = check_labels(self.manifest, labels, seeds.size)
-        step = self._batch_size(batch_size, seeds.size)
+        step = self._batch_size(batch_size, n)
+        self._check_fits(min(n, step), step, f"stream(n={n}, batch_size={step})", hint="pass a smaller batch_size")
+        labels = check_label_source(self.manifest, labels, n)
         self._raise_if_closed()
 
         def batches() -> Iterator[np.ndarray]:
-            for i in range(0, seeds.size, step):
+            for i in range(0, n, step):
+                j = min(n, i + step)
                 with self._call():  # per batch, so a paused consumer never blocks close()
-                    batch = self._render(seeds[i:i + step], psi, None if labels is None else labels[i:i + step])
+                    batch = self._render(_seed_batch(seeds, i, j), psi, label_batch(labels, i, j))
                 yield batch
 
         return batches()
 
     def generate(self, z: np.ndarray, labels=None) -> np.ndarray:
-        """float32 (n, C, H, W) in the manifest's output_range for your own latents z: float32 (n, latent_dim)."""
+        """float32 (n, C, H, W) in the manifest's output_range for your own latents z: float32 (n, latent_dim).
+
+        ``labels``: as for :meth:`sample`, or float32 (n, num_classes) class weights for a model whose graph
+        takes them (``runner.label_input == "onehot"``)."""
         dim = self.manifest.latent_dim
         if not isinstance(z, np.ndarray):
             raise BadInputError(f"z must be a numpy float32 array of shape (n, {dim}), got {type(z).__name__}")
@@ -192,20 +207,53 @@ class Generator:
         if z.ndim != 2 or z.shape[1] != dim:
             raise BadInputError(f"z must have shape (n, {dim}), got {z.shape}")
         n = z.shape[0]
-        labels = check_labels(self.manifest, labels, n)
-        z = np.ascontiguousarray(z)
+        check_allocatable(n, self.manifest.image_shape, f"generate(z of {n:,} rows)", itemsize=4,
+                          hint="pass z in parts (generate(z[i:j]))")
+        labels = self._labels_or_weights(labels, n)
         if n == 0:
             self._raise_if_closed()
             return np.empty((0, *self.manifest.image_shape), dtype=np.float32)
         step = self._runner.max_batch or n
-        parts = []
+        out = None if n <= step else np.empty((n, *self.manifest.image_shape), dtype=np.float32)
         with self._call():
             for i in range(0, n, step):
-                part_labels = None if labels is None else labels[i:i + step]
-                x = np.ascontiguousarray(self._runner.run(z[i:i + step], part_labels))  # (m, C, H, W)
-                self._check_finite(x, offset=i, seeds=None)
-                parts.append(x)
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+                j = min(n, i + step)
+                part = None if labels is None else labels[i:j]
+                x = np.ascontiguousarray(self._runner.run(np.ascontiguousarray(z[i:j]), part))
+                self._check_finite(x, offset=i, seeds=None)  # x: (m, C, H, W)
+                if out is None:
+                    return x
+                out[i:j] = x
+        return out
+
+    def interpolate(self, a, b, steps: int, mode: str = "slerp", truncation: float = 1.0, labels=None,
+                    batch_size: int | None = None) -> np.ndarray:
+        """uint8 (steps, H, W, C): ``steps`` frames from ``a`` to ``b`` (seeds, or float32 latents (latent_dim,)).
+
+        The first and last frames are exactly ``sample_seeds([a])`` and ``sample_seeds([b])`` (same
+        truncation and label); the frames between follow ``mode`` ("slerp" or "lerp", defined in
+        :mod:`ganedge.sdk.navigate`). ``labels``: one class for every frame, or a pair (class a, class b)
+        to blend between them (models whose graph takes class weights only).
+        """
+        from ganedge.sdk import navigate
+
+        return navigate.interpolate(self, a, b, steps, mode, truncation, labels, batch_size)
+
+    def walk(self, seeds, frames_per_step: int, mode: str = "slerp", loop: bool = False, truncation: float = 1.0,
+             labels=None, batch_size: int | None = None, batcher=None) -> Iterator[np.ndarray]:
+        """Yield uint8 batches of a walk through ``seeds`` (ints, or float32 latents (k, latent_dim)).
+
+        ``frames_per_step`` frames per seed-to-seed step; without ``loop`` the walk ends on the last seed's
+        own image ((k - 1) * frames_per_step + 1 frames), with ``loop`` it returns toward the first
+        (k * frames_per_step frames; the frame after the last would be the first). Every frame is a pure
+        function of this description: the same at any ``batch_size`` and through a ``batcher``
+        (:class:`~ganedge.sdk.Batcher`, whose micro-batching then serves the frames). Memory stays bounded
+        by one batch. ``labels``: one class for all frames or one per seed (neighbours that differ blend).
+        Arguments are checked now, not at the first ``next()``.
+        """
+        from ganedge.sdk import navigate
+
+        return navigate.walk(self, seeds, frames_per_step, mode, loop, truncation, labels, batch_size, batcher)
 
     def close(self) -> None:
         """Refuse new calls, wait for running ones, release the backend. Idempotent."""
@@ -232,6 +280,15 @@ class Generator:
             raise BadInputError(f"batch_size must be a positive integer, got {batch_size!r}")
         return int(batch_size)
 
+    def _check_fits(self, n: int, step: int, what: str, hint: str | None = None) -> None:
+        """BadInputError before allocating when n uint8 images plus one batch's float32 images and latents
+        (what the runner hands back before the conversion) do not fit in memory."""
+        c, h, w = self.manifest.image_shape
+        batch = min(n, step)
+        work = batch * 4 * (c * h * w + self.manifest.latent_dim)
+        extra = {} if hint is None else {"hint": hint}
+        check_allocatable(n, (h, w, c), what, extra_nbytes=work, **extra)
+
     def _raise_if_closed(self) -> None:
         if self._closed:
             raise ClosedError(f"{self!r} was closed; load the model again")
@@ -252,16 +309,29 @@ class Generator:
     def _render(self, seeds: np.ndarray, psi: float | np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         """uint8 (m, H, W, C) for m seeds in one runner call (or several, above the runner's max_batch).
         ``psi``: a float or one per seed (m,)."""
-        limit = self._runner.max_batch
-        if limit and seeds.size > limit:  # e.g. a Batcher batch bigger than a TensorRT profile
-            parts = [self._render(seeds[i:i + limit], psi if not isinstance(psi, np.ndarray) else psi[i:i + limit],
-                                  None if labels is None else labels[i:i + limit]) for i in range(0, seeds.size, limit)]
-            return np.concatenate(parts)
-        z = latents(seeds, self.manifest.latent_dim)  # (m, latent_dim), fresh: scaled in place below
+        return self._render_latents(self._seed_latents(seeds, psi), labels, seeds)
+
+    def _seed_latents(self, seeds: np.ndarray, psi: float | np.ndarray) -> np.ndarray:
+        """float32 (m, latent_dim): the latents of ``seeds`` scaled by truncation ``psi`` (a float or (m,))."""
+        z = latents(seeds, self.manifest.latent_dim)  # fresh: scaled in place
         if isinstance(psi, np.ndarray):
             z *= psi.astype(np.float32)[:, None]
         elif psi != 1.0:
             z *= np.float32(psi)
+        return z
+
+    def _render_latents(self, z: np.ndarray, labels: np.ndarray | None, seeds: np.ndarray | None = None) -> np.ndarray:
+        """uint8 (m, H, W, C) for float32 latents z (m, latent_dim): the one float -> uint8 path of every image.
+
+        ``labels``: int64 (m,), float32 (m, K) class weights, or None; ``seeds`` (m,) only name the
+        culprits of a NaN/Inf error. Splits above the runner's max_batch; callers hold ``_call()``."""
+        limit = self._runner.max_batch
+        if limit and z.shape[0] > limit:  # e.g. a Batcher batch bigger than a TensorRT profile
+            parts = [self._render_latents(z[i:i + limit], None if labels is None else labels[i:i + limit],
+                                          None if seeds is None else seeds[i:i + limit])
+                     for i in range(0, z.shape[0], limit)]
+            return np.concatenate(parts)
+        z = np.ascontiguousarray(z, dtype=np.float32)
         if self._runner.converts_on_device:
             try:
                 return self._runner.run_uint8(z, labels)
@@ -270,6 +340,12 @@ class Generator:
         x = self._runner.run(z, labels)  # (m, C, H, W), ours to overwrite
         self._check_finite(x, offset=0, seeds=seeds)
         return to_uint8_nhwc(x, inplace=True, output_range=self.manifest.output_range)
+
+    def _labels_or_weights(self, labels: Any, n: int) -> np.ndarray | None:
+        """check_labels, or float class weights (n, K) where the graph takes them."""
+        if isinstance(labels, np.ndarray) and labels.dtype.kind == "f" and labels.ndim == 2 and self.manifest.conditional:
+            return check_weights(self.manifest, labels, n, self._runner.label_input)
+        return check_labels(self.manifest, labels, n)
 
     def _check_finite(self, x: np.ndarray, offset: int, seeds: np.ndarray | None) -> None:
         try:

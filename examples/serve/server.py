@@ -20,7 +20,8 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # http_app.py beside this file, however we are run
 
-from http_app import ServeSettings, create_app  # noqa: E402
+from http_app import create_app  # noqa: E402
+from settings import ServeSettings  # noqa: E402
 
 ENV = "GANEDGE_SERVE_"
 
@@ -68,7 +69,7 @@ def _ready_server(config, on_ready):
 @_opt("--max-queue", env="MAX_QUEUE", default=1024, type=click.IntRange(min=1), metavar="N",
       help="Images that may wait; beyond that requests get 503 with Retry-After.")
 @_opt("--request-timeout-s", env="REQUEST_TIMEOUT_S", default=30.0, type=click.FloatRange(0, min_open=True),
-      metavar="S", help="Answer 504 to a request that waited this long.")
+      metavar="S", help="Answer 504 to a request that waited this long, and drop its work.")
 @_opt("--backend", env="BACKEND", default="auto", type=click.Choice(["auto", "onnxruntime", "tensorrt", "torch"]),
       help="ganedge.sdk backend.")
 @_opt("--device", env="DEVICE", default="auto", metavar="auto|cpu|cuda[:N]", help="Where the model runs.")
@@ -99,6 +100,7 @@ def main(model, host, port, max_n, max_batch, max_delay_ms, max_queue, request_t
     try:
         settings.check()
         generator = sdk.load(model, backend=backend, device=device, threads=threads)
+        settings.check(generator.manifest)
     except GanEdgeError as exc:
         click.echo(f"error: {' '.join(str(exc).split())}", err=True)
         sys.exit(exc.exit_code)
@@ -114,8 +116,11 @@ def main(model, host, port, max_n, max_batch, max_delay_ms, max_queue, request_t
         sys.stdout.flush()
 
     logging.getLogger("ganedge").setLevel(log_level.upper())
+    # Keep-alive longer than clients' and load balancers' idle timeouts (httpx 5 s, AWS ALB 60 s), so the
+    # client closes an idle connection, never the server just as the client reuses it for a request.
     config = uvicorn.Config(create_app(settings, generator), log_level=log_level, access_log=access_log,
-                            lifespan="on", timeout_graceful_shutdown=max(5, int(request_timeout_s) + 1))
+                            lifespan="on", timeout_keep_alive=75,
+                            timeout_graceful_shutdown=max(5, int(request_timeout_s) + 1))
     _ready_server(config, on_ready).run(sockets=[sock])
 
 

@@ -29,6 +29,7 @@ class Manifest:
     latent_dim: int
     image_shape: tuple[int, int, int]  # (C, H, W)
     num_classes: int = 0  # 0 = unconditional
+    class_names: tuple[str, ...] | None = None  # one per class where known (a folder dataset's sub-folders)
     precision: str = "fp32"
     inputs: tuple[str, ...] = ("z",)
     output: str = "image"
@@ -41,6 +42,14 @@ class Manifest:
     ganedge_version: str = __version__
     # TensorRT sidecar facts and anything a newer writer added; kept so a round trip loses nothing.
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.class_names is not None:
+            try:
+                names = check_class_names(self.class_names, self.num_classes)
+            except ValueError as exc:
+                raise ArtifactError(f"manifest: {exc}") from None
+            object.__setattr__(self, "class_names", names)
 
     @property
     def conditional(self) -> bool:
@@ -66,6 +75,8 @@ class Manifest:
         data["image_shape"] = list(self.image_shape)
         data["inputs"] = list(self.inputs)
         data["output_range"] = list(self.output_range)
+        if self.class_names is not None:
+            data["class_names"] = list(self.class_names)
         data = {k: v for k, v in data.items() if v is not None}
         data.update(self.extra)
         return data
@@ -97,6 +108,8 @@ class Manifest:
             if precision not in PRECISIONS:
                 raise ValueError(f"precision {precision!r} is not one of {PRECISIONS}")
             kwargs["arch"] = str(data["arch"])
+            if data.get("class_names") is not None:
+                kwargs["class_names"] = check_class_names(data["class_names"], kwargs["num_classes"])
         except KeyError as exc:
             raise ArtifactError(f"{where}: manifest lacks the field {exc.args[0]!r}") from None
         except (TypeError, ValueError) as exc:
@@ -111,6 +124,24 @@ class Manifest:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ArtifactError(f"{where}: manifest is not valid JSON ({exc})") from None
         return cls.from_dict(data, where)
+
+
+def check_class_names(names, num_classes: int) -> tuple[str, ...]:
+    """``names`` as a tuple if they name ``num_classes`` classes: non-empty, unique strings; else ValueError."""
+    if isinstance(names, (str, bytes)) or not isinstance(names, (list, tuple)):
+        raise ValueError(f"class_names must be a list of strings, got {type(names).__name__}")
+    names = tuple(names)
+    if len(names) != num_classes:
+        raise ValueError(f"class_names has {len(names)} name{'' if len(names) == 1 else 's'} for {num_classes} classes")
+    bad = next((n for n in names if not isinstance(n, str) or not n.strip() or n != n.strip()), None)
+    if bad is not None:
+        raise ValueError(f"class name {bad!r} is not a non-empty string without surrounding spaces")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"class name {name!r} appears twice")
+        seen.add(name)
+    return names
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ganedge import __version__
+from ganedge.artifacts.manifest import check_class_names
 from ganedge.errors import ConfigError
 
 ARCHS = ("mlp", "dcgan", "resnet")
@@ -40,6 +41,7 @@ class ModelConfig:
     g_width: int | None = None  # base channels (mlp: hidden units); None = the arch's default
     d_width: int | None = None
     d_spectral_norm: bool = True
+    class_names: tuple[str, ...] | None = None  # what each class is (a folder dataset's sub-folder names)
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
@@ -53,6 +55,11 @@ class ModelConfig:
             raise ConfigError(f"images must have 1 or 3 channels, got {c}")
         if self.latent_dim < 1 or self.num_classes < 0 or (self.g_width or 1) < 1 or (self.d_width or 1) < 1:
             raise ConfigError("latent_dim, g_width and d_width must be >= 1 and num_classes >= 0")
+        if self.class_names is not None:
+            try:
+                object.__setattr__(self, "class_names", check_class_names(self.class_names, self.num_classes))
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
 
 
 def parse_augment(spec: str) -> tuple[str, ...]:

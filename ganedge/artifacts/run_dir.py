@@ -172,6 +172,7 @@ def manifest_from_run(run_dir: str | Path, config: RunConfig, weights_meta: dict
         latent_dim=int(model.latent_dim),
         image_shape=tuple(int(v) for v in model.image_shape),
         num_classes=int(model.num_classes),
+        class_names=model.class_names,
         precision=precision,
         inputs=tuple(inputs),
         output=outputs[0],

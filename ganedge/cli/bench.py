@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
+from ganedge.cli.params import module_load_options, module_options
 from ganedge.errors import BadInputError
+from ganedge.sdk.backends import BACKEND_NAMES
 
-BACKEND_CHOICES = ("onnxruntime", "tensorrt", "torch")
 PRECISION_CHOICES = ("fp32", "bf16", "fp16")
 MODE_CHOICES = ("eager", "graphs")
 
@@ -51,7 +52,7 @@ def _check_outputs(paths: dict[str, Path | None], plot: Path | None) -> None:
 
 @click.command("bench")
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...", type=click.Path(path_type=Path))
-@click.option("--backends", default=",".join(BACKEND_CHOICES), show_default=True, metavar="LIST",
+@click.option("--backends", default=",".join(BACKEND_NAMES), show_default=True, metavar="LIST",
               help="Backends to include (each MODEL runs on its own: .onnx onnxruntime, .engine tensorrt, run dir torch).")
 @click.option("--precisions", default="fp32,bf16", show_default=True, metavar="LIST",
               help="torch backend precisions for run dirs (fp32, bf16; fp16 on CUDA). ONNX files and engines "
@@ -100,12 +101,14 @@ def _check_outputs(paths: dict[str, Path | None], plot: Path | None) -> None:
               help="Write a Markdown report.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None, metavar="FILE.png",
               help="Plot throughput and p99 latency vs batch size.")
+@module_options
 @click.option("--quiet", is_flag=True, help="No progress bar or status lines.")
 def bench(models, backends, precisions, modes, batch_sizes, duration, warmup, min_calls, slices, device, threads, seed,
           quality, quality_n, no_fd, min_psnr, max_fd_increase, concurrency, max_delay_ms, max_cv, compute_only,
-          cold_start, roofline, json_path, csv_path, md_path, plot_path, quiet) -> None:
-    """Benchmark MODEL... (run dirs, .onnx files, TensorRT engines) across backends, precisions
-    and batch sizes.
+          cold_start, roofline, json_path, csv_path, md_path, plot_path, latent_dim, weights, num_classes,
+          output_range, class_names_file, quiet) -> None:
+    """Benchmark MODEL... (run dirs, module references FILE.py:NAME, .onnx files, TensorRT engines)
+    across backends, precisions and batch sizes.
 
     Configurations are timed in interleaved slices (A B C A B C ...) so machine drift hits
     all alike; warm-up is excluded. Per configuration: images/s, latency
@@ -121,19 +124,21 @@ def bench(models, backends, precisions, modes, batch_sizes, duration, warmup, mi
       ganedge bench model.onnx --concurrency 16 --max-delay-ms 2 --json -
       ganedge bench runs/scenes --device cuda --precisions fp32,bf16,fp16 --modes eager,graphs
       ganedge bench model.onnx model.int8.onnx --no-cold-start --no-roofline   # int8 vs fp32, side by side
+      ganedge bench my_gan/models.py:build_generator g.onnx g.fp16.onnx --latent-dim 512 --weights G.safetensors
     """
     from ganedge.bench.core import BenchConfig, run_bench
     from ganedge.bench.report import format_table, to_json, write_reports
 
     config = BenchConfig(
         models=tuple(str(m) for m in models),
-        backends=parse_list(backends, "--backends", BACKEND_CHOICES),
+        backends=parse_list(backends, "--backends", BACKEND_NAMES),
         precisions=parse_list(precisions, "--precisions", PRECISION_CHOICES),
         modes=parse_list(modes, "--modes", MODE_CHOICES),
         batch_sizes=parse_batch_sizes(batch_sizes), duration_s=duration, warmup_s=warmup, min_calls=min_calls,
         slices=slices, device=device, threads=threads, seed=seed, cold_start=cold_start, roofline=roofline,
         compute_only=compute_only, quality=quality, quality_n=quality_n, fd=not no_fd, min_psnr=min_psnr,
-        max_fd_increase=max_fd_increase, concurrency=concurrency, max_delay_ms=max_delay_ms, max_cv=max_cv)
+        max_fd_increase=max_fd_increase, concurrency=concurrency, max_delay_ms=max_delay_ms, max_cv=max_cv,
+        module_options=module_load_options(latent_dim, weights, num_classes, output_range, class_names_file))
     _check_outputs({"--json": json_path, "--csv": csv_path, "--md": md_path, "--plot": plot_path}, plot_path)
     json_to_stdout = json_path is not None and str(json_path) == "-"
 

@@ -10,36 +10,35 @@ from typing import Any
 import click
 import numpy as np
 
-BACKEND_CHOICES = ("auto", "onnxruntime", "tensorrt", "torch")
+from ganedge.cli.params import module_load_options, module_options
+from ganedge.sdk.backends import BACKEND_CHOICES
 
 
-def _dataset_of_run(run_dir: Path) -> tuple[str, dict[str, Any], tuple[int, int, int], int]:
-    """(dataset spec, dataset options, image shape, num_classes) from a run's config.json."""
-    from ganedge.artifacts.run_dir import read_config
+def _open(model: Path, backend: str, device: str, module_options: dict[str, Any]):
+    """(Generator, kind, dataset, dataset options) for a run directory, a module reference or an exported
+    model, loaded through ``ganedge.sdk.load`` like any other caller: a run directory or module reference
+    runs on the torch backend."""
+    from ganedge import sdk
+    from ganedge.artifacts.run_dir import is_run_dir, read_config
+    from ganedge.errors import ArtifactError
+    from ganedge.models.reference import looks_like_reference
 
-    config = read_config(run_dir)
-    return config.dataset, dict(config.dataset_options), tuple(config.model.image_shape), config.model.num_classes
-
-
-def _sample_run(run_dir: Path, n: int, seed: int, labels: np.ndarray | None, device: str, batch_size: int) -> np.ndarray:
-    """EMA generator of a run directory -> uint8 (n, H, W, C) for seeds seed..seed+n-1."""
-    import torch
-
-    from ganedge.images import to_uint8_nhwc
-    from ganedge.latents import latents, seed_range
-    from ganedge.models.load import load_generator
-
-    generator, config, _ = load_generator(run_dir, ema=True, device=device)
-    c, h, w = config.model.image_shape
-    out = np.empty((n, h, w, c), dtype=np.uint8)
-    seeds = seed_range(seed, n)
-    with torch.no_grad():
-        for start in range(0, n, batch_size):
-            z = torch.from_numpy(latents(seeds[start : start + batch_size], config.model.latent_dim)).to(device)
-            y = None if labels is None else torch.from_numpy(labels[start : start + batch_size]).to(device)
-            images = generator(z, y).float().cpu().numpy()  # (b, C, H, W) in [-1, 1]
-            to_uint8_nhwc(images, out=out[start : start + images.shape[0]], inplace=True)
-    return out
+    if looks_like_reference(str(model)):
+        _check_installed(str(model), backend)
+        generator = sdk.load(str(model), backend=backend, device=device, **module_options)
+        return generator, "module", generator.manifest.dataset, {}
+    if not model.exists():
+        raise ArtifactError(f"{model} does not exist; pass a run directory or an exported .onnx/.engine file")
+    if model.is_dir() and not is_run_dir(model):
+        raise ArtifactError(f"{model} is a folder without config.json: not a ganedge run directory")
+    _check_installed(model, backend)
+    generator = sdk.load(model, backend=backend, device=device)
+    manifest = generator.manifest
+    if model.is_dir():  # the run's config keeps the dataset options the manifest does not carry
+        config = read_config(model)
+        return generator, "run", config.dataset, dict(config.dataset_options)
+    kind = f"{'onnx' if model.suffix.lower() == '.onnx' else 'engine'} {manifest.precision} on {generator.backend}"
+    return generator, kind, manifest.dataset, dict(manifest.extra.get("dataset_options") or {})
 
 
 def _format_table(result: dict[str, Any]) -> str:
@@ -57,7 +56,7 @@ def _format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _check_installed(model: Path, backend: str) -> None:
+def _check_installed(model: Path | str, backend: str) -> None:
     """The model's cheap checks, then torch (the feature net) and the model's runtime: every missing extra at once."""
     from ganedge.extras import require_all
     from ganedge.sdk.loader import preflight
@@ -78,14 +77,17 @@ def _check_installed(model: Path, backend: str) -> None:
 @click.option("--inception", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="InceptionV3 weights (safetensors, torchvision names) for true FID instead of the built-in net.")
 @click.option("--backend", type=click.Choice(BACKEND_CHOICES), default="auto", show_default=True,
-              help="Backend for exported models (run directories use their PyTorch EMA generator).")
+              help="ganedge.sdk backend; auto takes the artifact's own (torch for a run directory, its EMA generator).")
 @click.option("--device", default="auto", show_default=True, metavar="cpu|cuda[:N]|auto", help="Where to generate.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, metavar="N",
               help="Images per generator call.")
+@module_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 def eval_cmd(model: Path, n: int | None, seed: int, ref_seed: int, dataset_spec: str | None, inception: Path | None,
-             backend: str, device: str, batch_size: int, as_json: bool) -> None:
-    """Score RUN_DIR or MODEL (.onnx, .engine/.plan): FD, KID, precision and recall.
+             backend: str, device: str, batch_size: int, latent_dim, weights, num_classes, output_range,
+             class_names_file, as_json: bool) -> None:
+    """Score RUN_DIR, a module reference (FILE.py:NAME, with --dataset) or MODEL (.onnx, .engine/.plan):
+    FD, KID, precision and recall.
 
     Generates N images for seeds S..S+N-1 and compares their features with N real images of
     the dataset the model was trained on. The features come from a small net trained for
@@ -98,54 +100,29 @@ def eval_cmd(model: Path, n: int | None, seed: int, ref_seed: int, dataset_spec:
       ganedge eval runs/scenes
       ganedge eval model.onnx --n 5000 --json
       ganedge eval runs/mine --dataset photos/ --inception pt_inception.safetensors
+      ganedge eval my_gan/models.py:build_generator --latent-dim 128 --weights G.safetensors --dataset photos/
     """
-    from ganedge.errors import ArtifactError, BadInputError
+    from ganedge.errors import BadInputError
     from ganedge.metrics import Evaluator
-    from ganedge.artifacts.run_dir import is_run_dir
 
     started = time.perf_counter()
-    if not model.exists():
-        raise ArtifactError(f"{model} does not exist; pass a run directory or an exported .onnx/.engine file")
-    _check_installed(model, backend)
-    generator = None
-    if is_run_dir(model):
-        kind = "run"
-        dataset, options, image_shape, num_classes = _dataset_of_run(model)
-        if device == "auto":
-            import torch
-
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif model.is_dir():
-        raise ArtifactError(f"{model} is a folder without config.json: not a ganedge run directory")
-    else:
-        from ganedge import sdk
-
-        generator = sdk.load(model, backend=backend, device=device)
-        device = generator.device  # what "auto" resolved to
-        manifest = generator.manifest
-        kind = f"{'onnx' if model.suffix.lower() == '.onnx' else 'engine'} {manifest.precision} on {generator.backend}"
-        dataset, image_shape = manifest.dataset, tuple(manifest.image_shape)
-        num_classes = manifest.num_classes
-        options = dict(manifest.extra.get("dataset_options") or {})
-    if dataset_spec is not None:
-        dataset, options = dataset_spec, {}
-    if not dataset:
-        raise BadInputError(f"{model} records no dataset; pass --dataset scenes|digits|PATH")
-
-    c, h, _ = image_shape
-    # Features on the GPU too when generating there (a 50k-image FID on CPU is slow); else CPU.
-    feature_device = device if device.startswith("cuda") else "cpu"
-    evaluator = Evaluator(dataset, image_size=h, channels=c, n=n, seed=ref_seed, dataset_options=options,
-                          inception=inception, device=feature_device)
-    labels = None
-    if num_classes:
-        # Match the reference set's classes, so a conditional model is judged on the same mix.
-        labels = np.minimum(evaluator.reference_labels, num_classes - 1).astype(np.int64)
-    if generator is None:
-        images = _sample_run(model, evaluator.n, seed, labels, device, batch_size)
-    else:
-        with generator:
-            images = generator.sample(evaluator.n, seed=seed, batch_size=batch_size, labels=labels)
+    described = module_load_options(latent_dim, weights, num_classes, output_range, class_names_file)
+    generator, kind, dataset, options = _open(model, backend, device, described)
+    with generator:
+        if dataset_spec is not None:
+            dataset, options = dataset_spec, {}
+        if not dataset:
+            raise BadInputError(f"{model} records no dataset; pass --dataset scenes|digits|PATH")
+        c, h, _ = generator.manifest.image_shape
+        # Features on the GPU too when generating there (a 50k-image FID on CPU is slow); else CPU.
+        feature_device = generator.device if generator.device.startswith("cuda") else "cpu"
+        evaluator = Evaluator(dataset, image_size=h, channels=c, n=n, seed=ref_seed, dataset_options=options,
+                              inception=inception, device=feature_device)
+        labels = None
+        if generator.manifest.num_classes:
+            # Match the reference set's classes, so a conditional model is judged on the same mix.
+            labels = np.minimum(evaluator.reference_labels, generator.manifest.num_classes - 1).astype(np.int64)
+        images = generator.sample(evaluator.n, seed=seed, batch_size=batch_size, labels=labels)
     scores = evaluator.score(images)
     result = {**scores.to_dict(), "model": str(model), "kind": kind, "sample_seed": seed,
               "seconds": round(time.perf_counter() - started, 2)}

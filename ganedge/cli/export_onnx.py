@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import click
@@ -72,6 +73,7 @@ def onnx_cmd(source, output, precision, opset, validate, keep_failed, ema, atol,
       ganedge export onnx my_gan/models.py:build_generator -o g.onnx --latent-dim 512 --weights G.safetensors
       ganedge export onnx mypkg.nets:Generator -o g.onnx --output-range 0,1 --precision all
       ganedge export onnx foreign.onnx -o adopted.onnx --latent-dim 100 --precision all
+      ganedge export onnx runs/pets -o pets.onnx --class-names classes.txt   # then: sample --label cat
     """
     from ganedge.export.pipeline import ExportOptions, export_onnx
     from ganedge.models.reference import ModuleSpec
@@ -82,6 +84,7 @@ def onnx_cmd(source, output, precision, opset, validate, keep_failed, ema, atol,
                             max_fd_increase=max_fd_increase, fd=measure_fd, fd_samples=fd_samples,
                             fixed_batch=fixed_batch, fp16_fallback=fp16_fallback == "on")
     described = module_load_options(latent_dim, weights, num_classes, output_range, class_names_file)
+    options = dataclasses.replace(options, class_names=described.pop("class_names", None))
     log = lambda line: click.echo(line, err=as_json)  # noqa: E731
     if source.lower().endswith(".onnx"):
         from ganedge.export.adopt import adopt_onnx

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("ganedge.cli.eval:eval_cmd", "Score a run or model: FD, KID, precision/recall."),
     "export": ("ganedge.cli.export:export", "Export a generator: onnx, trt (TensorRT), triton, web."),
     "sample": ("ganedge.cli.sample:sample", "Generate images for seeds to a grid or a folder."),
+    "generate": ("ganedge.cli.generate:generate", "Bulk generation: resumable shards, local processes or Ray."),
     "verify": ("ganedge.cli.verify:verify", "Compare two artifacts on the same seeds."),
     "inspect": ("ganedge.cli.inspect:inspect_cmd", "Show an artifact's manifest, graph and lint."),
     "bench": ("ganedge.cli.bench:bench", "Benchmark backends, precisions and batch sizes."),

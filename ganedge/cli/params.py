@@ -9,25 +9,22 @@ from ganedge.errors import BadInputError
 
 
 def read_class_names(path: str) -> tuple[str, ...]:
-    """Class names from a text file (one per line) or a JSON list."""
+    """Class names from a text file (one per line, blank lines skipped) or a JSON list; the manifest checks them."""
     import json
     from pathlib import Path
 
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"cannot read class names from {path} ({exc})") from None
-    if text.lstrip().startswith("["):
-        try:
-            names = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f"{path} is not a JSON list of names ({exc})") from None
-    else:
-        names = [line.strip() for line in text.splitlines() if line.strip()]
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-        raise BadInputError(f"{path} holds no class names (one per line, or a JSON list of strings)")
-    if len(set(names)) != len(names):
-        raise BadInputError(f"{path} names a class twice")
+        raise BadInputError(f"--class-names: cannot read {path} ({exc})") from None
+    if not text.lstrip().startswith("["):
+        return tuple(line.strip() for line in text.splitlines() if line.strip())
+    try:
+        names = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"--class-names: {path} is not a JSON list of names ({exc})") from None
+    if not isinstance(names, list):
+        raise BadInputError(f"--class-names: {path} is not a JSON list of names")
     return tuple(names)
 
 

@@ -14,6 +14,7 @@ from click.core import ParameterSource
 
 from ganedge.errors import BadInputError, ConfigError
 from ganedge.artifacts.run_config import ARCHS, LOSSES, ModelConfig, RunConfig, TrainConfig, conflicting_fields
+from ganedge.train.presets import PRESETS, auto_preset, describe_recipe, preset_default_text
 
 DEFAULT_STEPS = 10_000  # when neither --steps nor --minutes is given
 
@@ -50,11 +51,22 @@ def _parse_betas(text: str) -> tuple[float, float]:
 
 
 def _requested(params: dict[str, Any]) -> dict[str, Any]:
-    """Option values converted to the config's types, by config field name."""
+    """Option values converted to the config's types, by config field name (None: left to the preset)."""
     values = {FIELDS[k]: v for k, v in params.items() if k in FIELDS}
     values["dataset_options"] = dict(_parse_option(t) for t in params["dataset_option"])
-    values["train.betas"] = _parse_betas(params["betas"])
+    values["train.betas"] = None if params["betas"] is None else _parse_betas(params["betas"])
     return values
+
+
+def _apply_preset(name: str, values: dict[str, Any], given: set[str]) -> list[str]:
+    """Fill the fields the user did not give from preset ``name``; returns the given ones it would have set."""
+    preset = PRESETS[name]
+    other_arch = "model.arch" in given and values["model.arch"] != preset.fields["model.arch"]
+    for key, value in preset.fields.items():
+        if key not in given:
+            # widths mean different things per architecture: another arch keeps its own default widths
+            values[key] = None if other_arch and key in ("model.g_width", "model.d_width") else value
+    return sorted(key for key in preset.fields if key in given)
 
 
 def _fresh_config(values: dict[str, Any], params: dict[str, Any]) -> tuple[RunConfig, Any]:
@@ -69,6 +81,7 @@ def _fresh_config(values: dict[str, Any], params: dict[str, Any]) -> tuple[RunCo
             raise BadInputError(f"--conditional needs labels, but dataset {dataset.name!r} has no classes")
         num_classes = dataset.num_classes
     model = ModelConfig(image_shape=tuple(dataset.image_shape), num_classes=num_classes,
+                        class_names=dataset.class_names if num_classes else None,
                         **{k.split(".")[1]: v for k, v in values.items() if k.startswith("model.")})
     train_fields = {k.split(".")[1]: v for k, v in values.items() if k.startswith("train.")}
     if train_fields["steps"] is None and train_fields["minutes"] is None:
@@ -107,35 +120,60 @@ def _resumed_config(run_dir: Path, values: dict[str, Any], given: set[str], para
     return dataclasses.replace(stored, train=requested.train)
 
 
+def _resumed_with_preset(run_dir: Path, values: dict[str, Any], given: set[str], params: dict[str, Any],
+                         preset: str) -> RunConfig:
+    """A resumed run keeps its stored recipe; an explicit --preset must agree with it like any other option."""
+    if "preset" not in params["_given"] or preset == "auto":
+        return _resumed_config(run_dir, values, given, params)
+    _apply_preset(preset, values, given)
+    try:
+        return _resumed_config(run_dir, values, given | set(PRESETS[preset].fields), params)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (--preset {preset} sets these; a resumed run keeps its own recipe)") from None
+
+
 @click.command(context_settings={"show_default": True, "max_content_width": 100})
 @click.option("--dataset", default="scenes", metavar="scenes|digits|PATH",
               help="Built-in procedural scenes, sklearn digits, or a folder of images.")
 @click.option("--dataset-option", multiple=True, metavar="KEY=VALUE",
               help="Dataset option passed to load_dataset (repeatable; VALUE parsed as JSON when it can be).")
-@click.option("--arch", type=click.Choice(ARCHS), default="resnet", help="Generator/discriminator family.")
-@click.option("--loss", type=click.Choice(LOSSES), default="hinge", help="GAN objective.")
+@click.option("--preset", type=click.Choice(["auto", *PRESETS]), default="auto",
+              help="Recipe the options below start from: fast (CPU minutes) or quality (GPU hours); auto picks by "
+                   "device. Options you give override it.")
+@click.option("--arch", type=click.Choice(ARCHS), default=None, help="Generator/discriminator family.  "
+              f"[default: {preset_default_text('model.arch')}]")
+@click.option("--loss", type=click.Choice(LOSSES), default=None, help="GAN objective.  "
+              f"[default: {preset_default_text('train.loss')}]")
 @click.option("--image-size", type=click.IntRange(4, 1024), default=32, metavar="PX",
               help="Side of the square images (dcgan/resnet: 16, 32, 64 or 128).")
 @click.option("--channels", type=click.Choice(["1", "3"]), default=None, callback=lambda c, p, v: v and int(v),
               help="Image channels  [default: the dataset's]")
 @click.option("--latent-dim", type=click.IntRange(1, 4096), default=128, metavar="INT", help="Size of z.")
 @click.option("--g-width", type=click.IntRange(1, 4096), default=None, metavar="INT",
-              help="G base channels (mlp: hidden units)  [default: the arch's]")
+              help=f"G base channels (mlp: hidden units)  [default: {preset_default_text('model.g_width')}]")
 @click.option("--d-width", type=click.IntRange(1, 4096), default=None, metavar="INT",
-              help="D base channels  [default: the arch's]")
-@click.option("--spectral-norm/--no-spectral-norm", default=True, help="Spectral normalisation in D.")
+              help=f"D base channels  [default: {preset_default_text('model.d_width')}]")
+@click.option("--spectral-norm/--no-spectral-norm", default=None,
+              help=f"Spectral normalisation in D.  [default: {preset_default_text('model.d_spectral_norm')}]")
 @click.option("--conditional", is_flag=True, help="Condition G and D on the dataset's class labels.")
-@click.option("--batch-size", type=click.IntRange(1, 65536), default=64, metavar="INT",
-              help="Global batch (split across torchrun processes).")
-@click.option("--lr-g", type=click.FloatRange(0, min_open=True), default=2e-4, metavar="LR", help="G learning rate.")
-@click.option("--lr-d", type=click.FloatRange(0, min_open=True), default=2e-4, metavar="LR", help="D learning rate.")
-@click.option("--betas", default="0.0,0.99", metavar="B1,B2", help="Adam betas.")
-@click.option("--r1", type=click.FloatRange(0), default=0.0, metavar="GAMMA", help="R1 penalty weight (0 = off).")
-@click.option("--r1-every", type=click.IntRange(1), default=16, metavar="N", help="Lazy R1: apply every N D steps.")
+@click.option("--batch-size", type=click.IntRange(1, 65536), default=None, metavar="INT",
+              help="Global batch (split across torchrun processes).  "
+                   f"[default: {preset_default_text('train.batch_size')}]")
+@click.option("--lr-g", type=click.FloatRange(0, min_open=True), default=None, metavar="LR",
+              help=f"G learning rate.  [default: {preset_default_text('train.lr_g')}]")
+@click.option("--lr-d", type=click.FloatRange(0, min_open=True), default=None, metavar="LR",
+              help=f"D learning rate.  [default: {preset_default_text('train.lr_d')}]")
+@click.option("--betas", default=None, metavar="B1,B2",
+              help=f"Adam betas.  [default: {preset_default_text('train.betas')}]")
+@click.option("--r1", type=click.FloatRange(0), default=None, metavar="GAMMA",
+              help=f"R1 penalty weight (0 = off).  [default: {preset_default_text('train.r1_gamma')}]")
+@click.option("--r1-every", type=click.IntRange(1), default=None, metavar="N",
+              help=f"Lazy R1: apply every N D steps.  [default: {preset_default_text('train.r1_every')}]")
 @click.option("--gp", type=click.FloatRange(0), default=10.0, metavar="W", help="Gradient penalty weight (wgan-gp).")
 @click.option("--d-steps", type=click.IntRange(1, 100), default=1, metavar="N", help="D updates per G update.")
-@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=0.999, metavar="DECAY",
-              help="EMA decay of G's weights (0 = off); samples and export use G_ema.")
+@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=None, metavar="DECAY",
+              help="EMA decay of G's weights (0 = off); samples and export use G_ema.  "
+                   f"[default: {preset_default_text('train.ema_decay')}]")
 @click.option("--diffaugment", default="", metavar="POLICY",
               help="DiffAugment policy, a comma list of color,translation,cutout (empty = off).")
 @click.option("--steps", type=click.IntRange(0), default=None, metavar="N",
@@ -151,7 +189,8 @@ def _resumed_config(run_dir: Path, values: dict[str, Any], given: set[str], para
 @click.option("--threads", type=click.IntRange(1), default=None, metavar="N",
               help="torch threads per process  [default: usable cores / local processes]")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last complete checkpoint.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary (errors still go to stderr).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="No recipe, estimate, progress bar or summary (errors still go to stderr).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object summarising the run on stdout.")
 @click.option("-o", "--output", "run_dir", required=True, type=click.Path(path_type=Path), metavar="RUN_DIR",
               help="Run directory (new or empty; or an existing run with --resume).")
@@ -166,8 +205,20 @@ def train(ctx: click.Context, run_dir: Path, resume: bool, quiet: bool, as_json:
     Under torchrun, training uses DistributedDataParallel (gloo on CPU, nccl on GPU).
 
     \b
+    Recipes (--preset; every option you give overrides it):
+      fast     DCGAN width 32, no spectral norm, lazy R1 1, lr 1.5e-3, Adam (0, 0.99),
+               batch 32, EMA 0.995: learns in minutes on a CPU (~10x the steps/s of quality)
+      quality  SN-ResNet, lr 2e-4, batch 64, EMA 0.999: the better model given GPU hours
+      auto     quality where training runs on a GPU, else fast (the default)
+
+    Before the first step it prints the recipe and an estimate of the time to the budget,
+    measured on a few warm-up steps of this very run that are then rolled back (the run
+    continues as if they never happened; --quiet skips both).
+
+    \b
     Examples:
       ganedge train --dataset scenes --minutes 5 -o runs/scenes
+      ganedge train --dataset photos/ --preset quality --steps 50000 -o runs/photos
       ganedge train --dataset digits --image-size 16 --conditional --steps 5000 -o runs/digits
       ganedge train --arch dcgan --loss ns --diffaugment color,translation -o runs/dc
       ganedge train --steps 20000 --resume -o runs/scenes
@@ -176,23 +227,31 @@ def train(ctx: click.Context, run_dir: Path, resume: bool, quiet: bool, as_json:
     from ganedge.train.threads import choose_wait_policy
 
     choose_wait_policy()  # before torch loads; see ganedge.train.threads
-    from ganedge.train.loop import train as run_training
+    from ganedge.train.loop import resolve_device, train as run_training
 
+    preset = options.pop("preset")
     params = dict(options, image_size=image_size, channels=channels, conditional=conditional)
-    params["_given"] = {name for name in list(params) if ctx.get_parameter_source(name) in
+    params["_given"] = {name for name in [*params, "preset"] if ctx.get_parameter_source(name) in
                         (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)}
     values = _requested(params)
     given = {FIELDS[name] for name in params["_given"] if name in FIELDS}
+    device = resolve_device(device)
     if resume:
-        config, dataset = _resumed_config(run_dir, values, given, params), None
+        config, dataset = _resumed_with_preset(run_dir, values, given, params, preset), None
+        recipe = f"recipe: the run's own (its config.json): {describe_recipe(config)}"
     else:
         if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
             hint = " (pass --resume to continue it)" if (run_dir / "config.json").is_file() else ""
             raise BadInputError(f"run directory {run_dir} exists and is not empty{hint}; choose a new -o")
+        name = auto_preset(device) if preset == "auto" else preset
+        overridden = _apply_preset(name, values, given)
         config, dataset = _fresh_config(values, params)
+        why = f"auto: training on {device}" if preset == "auto" else "--preset"
+        kept = f"; yours: {', '.join(k.split('.')[-1] for k in overridden)}" if overridden else ""
+        recipe = f"recipe: {name} ({PRESETS[name].purpose}; {why}{kept}): {describe_recipe(config)}"
 
     result = run_training(config, run_dir, resume=resume, dataset=dataset, device=device, threads=threads,
-                          quiet=quiet or as_json)
+                          quiet=quiet or as_json, estimate=not quiet, announce=None if quiet else recipe)
     if int(os.environ.get("RANK", "0")) != 0:
         return
     if as_json:

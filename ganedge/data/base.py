@@ -62,6 +62,11 @@ class Dataset(abc.ABC):
     image_shape: tuple[int, int, int]  # (C, H, W)
     num_classes: int  # 0 = no labels (labels are then all 0)
 
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """What each class is called, where the data says so (a folder's class sub-folders); else None."""
+        return None
+
     @abc.abstractmethod
     def __len__(self) -> int:
         """Number of items; the procedural scenes report a large nominal size."""
@@ -102,6 +107,11 @@ class ArrayDataset(Dataset):
 
     def __len__(self) -> int:
         return self.images_uint8.shape[0]
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        names = self._details.get("classes")
+        return tuple(names) if names and len(names) == self.num_classes else None
 
     def take(self, indices):
         idx = as_indices(indices, len(self), self.name)

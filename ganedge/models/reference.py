@@ -25,9 +25,8 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ganedge.artifacts.manifest import Manifest, sha256_file
+from ganedge.artifacts.manifest import Manifest, check_class_names, sha256_file
 from ganedge.artifacts.onnx_meta import io_names
 from ganedge.errors import BadInputError, ConfigError
 from ganedge.images import uint8_affine
@@ -201,7 +200,9 @@ def _adapter_class():
             self.conditional = conditional
 
         def forward(self, z, label=None):
-            return self.module(z, label) if self.conditional else self.module(z)
+            out = self.module(z, label) if self.conditional else self.module(z)
+            # float64/float16 images become float32, the contract's output type (a no-op for float32).
+            return out.float() if isinstance(out, torch.Tensor) and out.is_floating_point() else out
 
     return ForeignGenerator
 
@@ -211,8 +212,9 @@ def adapt(module, conditional: bool):
     return _adapter_class()(module, conditional)
 
 
-def probe(generator, latent_dim: int, num_classes: int, where: str) -> tuple[int, int, int]:
-    """Run ``generator`` twice on two fixed latents: (C, H, W) of its output; refuses randomness in forward."""
+def probe(generator, latent_dim: int, num_classes: int, where: str) -> tuple[tuple[int, int, int], str]:
+    """Run the adapted ``generator``'s own module twice on two fixed latents: ((C, H, W), its output dtype);
+    refuses randomness in forward and outputs that are not float images."""
     import torch
 
     z = torch.from_numpy(latents(list(PROBE_SEEDS), latent_dim))  # (2, latent_dim)
@@ -221,7 +223,7 @@ def probe(generator, latent_dim: int, num_classes: int, where: str) -> tuple[int
     for _ in range(2):
         try:
             with torch.no_grad():
-                out = generator(z, label)
+                out = generator.module(z, label) if generator.conditional else generator.module(z)
         except Exception as exc:
             hint = "; if the model is conditional pass --num-classes" if not num_classes and isinstance(exc, TypeError) else ""
             raise BadInputError(f"{where}: forward raised {type(exc).__name__}: {_first_line(exc)}{hint}") from None
@@ -230,12 +232,12 @@ def probe(generator, latent_dim: int, num_classes: int, where: str) -> tuple[int
             what = f"a {out.dtype} tensor of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
             raise BadInputError(f"{where}: forward returned {what}; expected float32 images (n, C, H, W) for "
                                 f"z of shape (n, {latent_dim})")
-        outputs.append(out.float())
+        outputs.append(out)
     if not torch.equal(outputs[0], outputs[1]):
         raise ConfigError(f"{where}: forward gives different images for the same z on two calls (randomness inside "
                           "forward: noise drawn with torch.randn, or dropout in train mode); put the module in eval "
                           "mode, and make noise a registered buffer or derive it from z")
-    return tuple(int(v) for v in outputs[0].shape[1:])
+    return tuple(int(v) for v in outputs[0].shape[1:]), str(outputs[0].dtype).replace("torch.", "")
 
 
 def load_reference(text: str, spec: ModuleSpec = ModuleSpec()):
@@ -247,26 +249,52 @@ def load_reference(text: str, spec: ModuleSpec = ModuleSpec()):
     return describe_module(module, ref.text, spec, source_sha)
 
 
+def bake_spectral_norm(module) -> int:
+    """Replace hook-based spectral norm (``torch.nn.utils.spectral_norm``) by the weight it gives in eval mode.
+
+    The hook recomputes ``weight`` from ``weight_orig`` and the stored singular vectors on every call
+    and assigns it as a plain attribute, which torch.export warns about (and a strict caller turns into
+    an error). In eval mode that weight is a constant, so baking it is exact. Returns how many were baked.
+    """
+    from torch.nn.utils import remove_spectral_norm
+    from torch.nn.utils.spectral_norm import SpectralNorm
+
+    baked = 0
+    for sub in module.modules():
+        for hook in list(sub._forward_pre_hooks.values()):
+            if isinstance(hook, SpectralNorm):
+                remove_spectral_norm(sub, hook.name)
+                baked += 1
+    return baked
+
+
 def describe_module(module, arch: str, spec: ModuleSpec, source_sha256: str | None = None):
-    """``(generator adapted to forward(z, label), Manifest)`` for a module in hand; ``arch`` names it in the manifest."""
+    """``(generator adapted to forward(z, label), Manifest)`` for a module in hand; ``arch`` names it in the manifest.
+
+    The module is put in eval mode and its hook-based spectral norms are baked (exact in eval mode).
+    """
     import torch
 
     if not isinstance(module, torch.nn.Module):
         raise BadInputError(f"expected a torch.nn.Module, got {type(module).__name__}")
     uint8_affine(spec.output_range)
     module = module.eval().cpu()
+    source_sha256 = source_sha256 or state_sha256(module)  # of the weights as given, before baking
+    bake_spectral_norm(module)
     latent_dim = latent_dim_of(module, arch, spec.latent_dim)
     if spec.num_classes < 0:
         raise BadInputError(f"--num-classes must be >= 0, got {spec.num_classes}")
     generator = adapt(module, conditional=spec.num_classes > 0).eval()
-    image_shape = probe(generator, latent_dim, spec.num_classes, arch)
+    image_shape, dtype = probe(generator, latent_dim, spec.num_classes, arch)
     inputs, outputs = io_names(spec.num_classes)
-    extra: dict[str, Any] = {}
+    names = None
     if spec.class_names:
-        if len(spec.class_names) != spec.num_classes:
-            raise BadInputError(f"{len(spec.class_names)} class names for {spec.num_classes} classes")
-        extra["class_names"] = list(spec.class_names)
+        try:
+            names = check_class_names(tuple(spec.class_names), spec.num_classes)
+        except ValueError as exc:
+            raise BadInputError(f"class names: {exc}") from None
     manifest = Manifest(arch=arch, latent_dim=latent_dim, image_shape=image_shape, num_classes=spec.num_classes,
                         inputs=tuple(inputs), output=outputs[0], output_range=tuple(float(v) for v in spec.output_range),
-                        source_sha256=source_sha256 or state_sha256(module), extra=extra)
+                        source_sha256=source_sha256, class_names=names,
+                        extra={} if dtype == "float32" else {"output_cast": f"{dtype} -> float32"})
     return generator, manifest

@@ -8,9 +8,11 @@ checkpoint continues bit for bit like the run that was never stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -42,6 +44,7 @@ class TrainResult:
     omp_wait_policy: str = ""  # OMP_WAIT_POLICY in effect ("" = OpenMP's default, spinning)
     g_digest: str = ""  # sha256 of G's parameters and buffers
     rank_digests: list[str] = field(default_factory=list)  # g_digest as each DDP rank computed it (all equal)
+    estimate: dict[str, Any] | None = None  # the warm-up's estimate of the time to the budget (train(estimate=True))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -247,13 +250,17 @@ class _Trainer:
 def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, dataset: Any = None,
           device: str = "auto", threads: int | None = None, quiet: bool = False,
           dist_ctx: DistContext | None = None, on_log: Callable[[dict[str, Any]], None] | None = None,
-          should_stop: Callable[[int], bool] | None = None, progress_stream: Any = None) -> TrainResult:
+          should_stop: Callable[[int], bool] | None = None, progress_stream: Any = None,
+          estimate: bool = False, announce: str | None = None) -> TrainResult:
     """Train (or, with ``resume``, continue) the run in ``run_dir``; rank 0 writes it.
 
     ``config`` is the whole run's config; on resume it must equal the stored one except for
     the budget and intervals (the CLI merges them; see ``ganedge.artifacts.run_config.conflicting_fields``).
     ``on_log(record)`` sees each metrics line; ``should_stop(step)`` can end the run early
     (any other budget, e.g. CPU seconds); the run then ends with a checkpoint as usual.
+    ``estimate``: before the first step, time a few warm-up steps (rolled back, see
+    ``ganedge.train.estimate``) and print the time to the budget on ``progress_stream`` (stderr),
+    after ``announce`` (a line such as the recipe), which is printed once the run directory is ready.
     """
     from ganedge.progress import Progress
 
@@ -272,6 +279,10 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
         if config.train.batch_size % ctx.world_size:
             raise ConfigError(f"--batch-size {config.train.batch_size} must be a multiple of the {ctx.world_size} "
                               "processes")
+        if not resume and config.model.num_classes and config.model.class_names is None and dataset.class_names:
+            # A caller's config built without them: the run still records what each class is.
+            config = dataclasses.replace(config, model=dataclasses.replace(config.model,
+                                                                           class_names=dataset.class_names))
         if ctx.is_main:
             run = RunDir.open(run_dir) if resume else RunDir.create(run_dir, config)
             if resume:
@@ -294,6 +305,9 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
         if ctx.is_main:
             trainer.sample_grid()
     start_step = trainer.step
+    if announce and ctx.is_main:
+        print(announce, file=progress_stream or sys.stderr, flush=True)
+    estimated = _estimate(trainer, start_step, progress_stream) if estimate else None
     progress = Progress(total=t.steps, start=start_step, seconds_total=None if t.minutes is None else t.minutes * 60,
                         seconds_done=trainer.train_seconds, stream=progress_stream, enabled=ctx.is_main and not quiet)
     trainer.progress = progress
@@ -316,4 +330,18 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
                        steps_per_s=round(steps_done / max(trainer.session_seconds, 1e-9), 3) if steps_done else 0.0,
                        stopped_by=reason, metrics=trainer.last_metrics, sample_grid=trainer.last_sample,
                        world_size=ctx.world_size, threads=threads,
-                       omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", ""), g_digest=digests[0], rank_digests=digests)
+                       omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", ""), g_digest=digests[0], rank_digests=digests,
+                       estimate=None if estimated is None else estimated.to_dict())
+
+
+def _estimate(trainer: _Trainer, start_step: int, stream: Any):
+    """The warm-up estimate (ganedge.train.estimate), printed by rank 0 before the first step."""
+    from ganedge.train.estimate import measure
+
+    estimated = measure(trainer.models, trainer.stream, trainer.config, trainer.ctx, trainer.device, start_step,
+                        trainer.train_seconds)
+    if trainer.ctx.is_main:
+        left = "" if trainer.t.steps is None else f"only {trainer.t.steps - start_step} steps to go"
+        line = estimated.describe() if estimated else f"estimate: none ({left}; the warm-up would cost as much)"
+        print(line, file=stream or sys.stderr, flush=True)
+    return estimated

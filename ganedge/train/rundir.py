@@ -30,8 +30,8 @@ import signal
 from pathlib import Path
 from typing import Any, Callable
 
-from ganedge.errors import ArtifactError, BadInputError, OutputError
-from ganedge.fsutil import ensure_writable_dir, write_text_atomic
+from ganedge.errors import ArtifactError, BadInputError
+from ganedge.fsutil import atomic_dir, ensure_writable_dir, fsync_path, is_leftover, remove_tree, write_text_atomic
 from ganedge.artifacts.manifest import sha256_file
 from ganedge.artifacts.run_dir import (CHECKPOINT_FILES, CHECKPOINTS_DIR, CONFIG_FILE, METRICS_FILE, OPTIMIZER_FILE,
                                       SAMPLES_DIR, STATE_FILE, WEIGHTS_FILE, read_state)
@@ -90,7 +90,7 @@ class RunDir:
         """Half-written checkpoint folders and pruned ones a crash left behind."""
         if self.checkpoints.is_dir():
             for child in self.checkpoints.iterdir():
-                if child.name.startswith((".tmp-", ".trash-")):
+                if is_leftover(child.name):
                     shutil.rmtree(child, ignore_errors=True)
         for child in self.path.glob(".*.tmp"):
             child.unlink(missing_ok=True)
@@ -105,23 +105,12 @@ class RunDir:
         if final.is_dir():  # e.g. a resumed run that ends where it started: that checkpoint is already whole
             self._publish(final, step)
             return final
-        tmp = self.checkpoints / f".tmp-{step_name(step)}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            tmp.mkdir(parents=True)
+        with atomic_dir(final) as tmp:  # a hidden .tmp- folder, fsynced and renamed onto ``final`` in one step
             write_tensors(tmp / WEIGHTS_FILE, tmp / OPTIMIZER_FILE)
             fault_point("after-tensors", step)
             state = dict(state, step=step, files={name: sha256_file(tmp / name) for name in (WEIGHTS_FILE, OPTIMIZER_FILE)})
             (tmp / STATE_FILE).write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-            for name in CHECKPOINT_FILES:
-                _fsync(tmp / name)
-            _fsync(tmp)
             fault_point("before-commit", step)
-            os.rename(tmp, final)
-            _fsync(self.checkpoints)
-        except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise OutputError(f"cannot write checkpoint {final}: {exc.strerror or exc}") from exc
         fault_point("after-commit", step)
         self._publish(final, step)
         self._prune(keep)
@@ -139,13 +128,11 @@ class RunDir:
             os.replace(tmp, self.path / name)
             if name == WEIGHTS_FILE:
                 fault_point("mid-publish", step)
-        _fsync(self.path)
+        fsync_path(self.path)
 
     def _prune(self, keep: int) -> None:
         for folder in self.checkpoint_folders()[keep:]:
-            trash = folder.with_name(f".trash-{folder.name}")
-            os.rename(folder, trash)  # out of the way first, so a half-deleted folder never looks like a checkpoint
-            shutil.rmtree(trash, ignore_errors=True)
+            remove_tree(folder)  # renamed out of the way first: a half-deleted folder never looks like a checkpoint
 
     def checkpoint_folders(self) -> list[Path]:
         """Committed checkpoint folders, newest first."""
@@ -214,17 +201,3 @@ def verify_checkpoint(folder: Path) -> dict[str, Any]:
     if meta.get("step") != step:
         raise ArtifactError(f"{folder / WEIGHTS_FILE} is for step {meta.get('step')}, not {step}")
     return state
-
-
-def _fsync(path: Path) -> None:
-    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if path.is_dir() else 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on directories; the rename is still atomic
-    finally:
-        os.close(fd)

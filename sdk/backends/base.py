@@ -32,13 +32,17 @@ class Runner(abc.ABC):
     #: True: :meth:`run_uint8` converts on the device and copies uint8 back once, and the Generator
     #: calls it instead of converting :meth:`run`'s float output on the host.
     converts_on_device: bool = False
+    #: how the graph takes classes: "index" (int64 (n,)) or "onehot" (float (n, K) class weights; such a
+    #: runner also accepts int64 indices and one-hot encodes them, so both forms give the same image)
+    label_input: str = "index"
 
     def __init__(self, manifest: Manifest):
         self.manifest = manifest
 
     @abc.abstractmethod
     def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """z: C-contiguous float32 (n, latent_dim); labels: int64 (n,) or None.
+        """z: C-contiguous float32 (n, latent_dim); labels: int64 (n,), float32 (n, K) class weights where
+        ``label_input == "onehot"``, or None.
 
         Returns float32 (n, C, H, W) that the caller owns (it may convert it in place); its
         memory layout may be the runtime's own (NHWC memory under torch's channels_last).

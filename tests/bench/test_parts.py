@@ -97,9 +97,9 @@ def test_modes_apply_to_run_dirs_and_graphs_load_as_cuda_graphs(bench_models):
 
 
 def test_traffic_of_a_run_dir(bench_models):
-    from ganedge.bench.flops import count_traffic, run_dir_cost
+    from ganedge.bench.flops import count_traffic, torch_source_cost
 
-    flops, traffic = run_dir_cost(str(bench_models["run"].resolve()))
+    flops, traffic = torch_source_cost(str(bench_models["run"].resolve()))
     # MLP 32 -> 32 -> 32 -> 768 at fp32: the weights and biases, and every layer's input and output once.
     weights = 4 * (32 * 32 + 32 + 32 * 32 + 32 + 32 * 768 + 768)
     assert flops > 0 and traffic.weight_bytes >= weights

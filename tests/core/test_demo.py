@@ -20,7 +20,7 @@ def test_demo_runs_every_stage_and_writes_its_outputs(tmp_path):
     out = tmp_path / "demo-out"
     result = run_demo("--steps", "6", "--fd-samples", "300", "--bench-seconds", "0.2", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    for stage in ("[1] train", "[2] export", "[3] sample", "[4] bench"):
+    for stage in ("[1] train", "[2] export", "[3] sample", "[4] bench", "[5] walk"):
         assert stage in result.stdout
     assert "FD at step 0:" in result.stdout and "FD at step 6:" in result.stdout
 
@@ -37,6 +37,16 @@ def test_demo_runs_every_stage_and_writes_its_outputs(tmp_path):
     with Image.open(summary["grid"]) as torch_grid, Image.open(summary["onnx_grid"]) as onnx_grid:
         assert torch_grid.size == onnx_grid.size
     assert (out / "bench.json").is_file() and (out / "run" / "config.json").is_file()
+    # The closing walk: a looping GIF through six seeds at 4x (16 px -> 64 px), each keyframe a seed's image.
+    from ganedge import sdk
+
+    assert summary["walk"] == str(out / "walk.gif")
+    with Image.open(out / "walk.gif") as walk:
+        assert walk.size == (64, 64) and walk.info["loop"] == 0
+        walk.seek(0)
+        first = np.asarray(walk.convert("RGB"))
+    with sdk.load(out / "model.onnx") as g:
+        np.testing.assert_array_equal(first, g.sample(1, seed=0)[0].repeat(4, 0).repeat(4, 1))
 
 
 def test_demo_out_that_is_a_file_is_one_line(tmp_path):

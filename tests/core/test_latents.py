@@ -98,3 +98,42 @@ def test_seed_range():
     for start, n in ((-1, 2), (MAX_SEED - 1, 2), (0, -1), (0.5, 1)):
         with pytest.raises(BadInputError):
             seed_range(start, n)
+
+
+@pytest.mark.parametrize("seeds", [range(0), range(5), range(3, 100, 7), range(10, -1, -1), range(7, 3),
+                                   range(MAX_SEED - 4, MAX_SEED), range(MAX_SEED - 1, 0, -2**61),
+                                   range(0, MAX_SEED, 2**60)])
+def test_a_range_gives_what_its_list_gives(seeds):
+    fast = check_seeds(seeds)
+    assert fast.dtype == np.uint64 and fast.flags.c_contiguous
+    np.testing.assert_array_equal(fast, np.array(list(seeds), dtype=np.uint64))
+    np.testing.assert_array_equal(latents(seeds, 8), latents(list(seeds), 8))
+
+
+@pytest.mark.parametrize("seeds", [range(-1, 3), range(MAX_SEED - 1, MAX_SEED + 1), range(3, -2, -1)])
+def test_a_range_leaving_the_seed_interval_is_refused(seeds):
+    with pytest.raises(BadInputError, match="outside"):
+        check_seeds(seeds)
+
+
+def test_a_range_becomes_an_array_without_a_python_object_per_seed():
+    """The slow path (a list, then one int check per seed) allocates ~6x the array; a range must not."""
+    import tracemalloc
+
+    n = 1_000_000
+    tracemalloc.start()
+    try:
+        seeds = check_seeds(range(n))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seeds.size == n
+    assert peak < 1.5 * seeds.nbytes, f"check_seeds(range({n})) peaked at {peak / 2**20:.1f} MiB"
+
+
+def test_huge_seed_requests_are_refused_before_allocating():
+    for seeds in (range(2**40), np.broadcast_to(np.uint64(1), (2**40,))):  # a view of 8 bytes standing for 2**40 seeds
+        with pytest.raises(BadInputError, match=f"{2**40:,} seeds would need .* bytes .*latents\\(seeds\\[i:j\\]"):
+            latents(seeds, 128)
+    with pytest.raises(BadInputError, match="bytes"):
+        seed_range(0, 2**60)

@@ -37,10 +37,11 @@ def test_folder_class_subfolders_become_labels(tmp_path, rgb16):
     Image.fromarray(rgb16[5]).save(tmp_path / "d" / ".hidden" / "x.png")  # skipped
     ds = load_dataset(tmp_path / "d", image_size=16)
     assert len(ds) == 5 and ds.num_classes == 2 and ds.describe()["classes"] == ["a_cats", "b_dogs"]
+    assert ds.class_names == ("a_cats", "b_dogs")
     _, labels = ds.take(np.arange(5))
     assert labels.tolist() == [0, 0, 0, 1, 1]
     unlabelled = load_dataset(tmp_path / "d", image_size=16, class_folders=False)
-    assert unlabelled.num_classes == 0
+    assert unlabelled.num_classes == 0 and unlabelled.class_names is None
     assert len(load_dataset(tmp_path / "d" / "a_cats", image_size=16, recursive=False)) == 3
 
 

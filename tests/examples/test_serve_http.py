@@ -217,3 +217,49 @@ def test_ready_line_is_json_with_the_bound_port(server):
     assert server.ready["event"] == "ready" and server.url.startswith("http://127.0.0.1:")
     assert int(server.url.rsplit(":", 1)[1]) > 0
     assert json.loads(json.dumps(server.ready))["max_n"] == 16
+
+
+def _metrics_when(server, done, timeout: float = 30.0) -> dict:
+    """/metrics, polled until ``done(metrics)`` holds (the server notices a hang-up on its own schedule)."""
+    deadline = time.monotonic() + timeout
+    while not done(metrics := get(server, path="/metrics").json()):
+        assert time.monotonic() < deadline, f"metrics never got there: {metrics}"
+        time.sleep(0.05)
+    return metrics
+
+
+def test_work_of_a_client_that_gave_up_or_timed_out_is_dropped_not_served(small_onnx, tmp_path):
+    """A lone request waits 2 s for company (--max-delay-ms). A client that gives up after 0.3 s is
+    noticed (499, never counted as served) and one that outlives the 0.6 s deadline gets 504; both
+    requests leave the queue at once and are never rendered."""
+    server = ServerProcess(["--model", str(small_onnx), "--max-delay-ms", "2000", "--request-timeout-s", "0.6"],
+                           log=tmp_path / "server.log")
+    try:
+        with pytest.raises(httpx.TimeoutException):
+            httpx.get(f"{server.url}/sample?seed=1", timeout=0.3, trust_env=False)
+        gone = _metrics_when(server, lambda m: m["client_gone"] == 1)
+        assert gone["images_served"] == 0 and gone["queue_depth"] == 0 and gone["batcher"]["cancelled"] == 1
+        late = get(server, "seed=2")
+        assert late.status_code == 504 and "within 0.6 s" in late.json()["error"]
+        time.sleep(2.5)  # past the batching window: had the requests stayed queued, they would have run by now
+        after = get(server, path="/metrics").json()
+        assert after["batcher"]["batches"] == 0 and after["batcher"]["cancelled"] == 2
+        assert after["responses_by_status"] == {"499": 1, "504": 1} and after["images_served"] == 0
+        assert get(server, "seed=3").status_code == 504  # the service still answers (and still drops late work)
+    finally:
+        code = server.stop()
+    assert code in (0, -15) and "Traceback" not in server.log_text()
+
+
+def test_n_out_of_range_says_how_many_bytes_it_would_be(server):
+    response = get(server, "n=1000000000000")
+    assert response.status_code == 422 and response.json()["param"] == "n"
+    assert "768000000000000 bytes" in response.json()["error"].replace(",", "")  # 10**12 images of 3x16x16
+
+
+def test_a_max_n_whose_images_could_never_fit_in_memory_is_refused_at_start(small_onnx):
+    huge = str(10**12)
+    result = subprocess.run([sys.executable, str(SERVER), "--model", str(small_onnx), "--port", "0", "--max-n", huge,
+                             "--max-queue", huge], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and "768000000000000 bytes" in result.stderr.replace(",", "")

@@ -98,3 +98,23 @@ def test_dataset_without_feature_net_exits_2(eval_run_dir, tmp_path, capsys):
     code, _, err = run_inprocess(capsys, "eval", eval_run_dir(arch="dcgan", size=32), "--dataset", tmp_path / "mine.npz",
                                  "--n", 10)
     assert code == 2 and "no built-in feature net fits" in err and err.count("\n") == 1
+
+
+def test_a_run_dir_is_sampled_through_the_sdk(eval_run_dir, capsys):
+    """eval is a thin layer over ``ganedge.sdk.load``: a run directory's images are the torch
+    backend's, and a backend that cannot run a run directory is refused as sdk.load refuses it
+    (eval used to sample run directories itself and ignore --backend for them)."""
+    from ganedge import sdk
+    from ganedge.artifacts.run_dir import read_config
+    from ganedge.metrics import Evaluator
+
+    run = eval_run_dir(arch="dcgan", size=16)
+    code, _, err = run_inprocess(capsys, "eval", run, "--n", 32, "--backend", "onnxruntime")
+    assert code == 2 and "cannot run a run dir artifact" in err and "ganedge export onnx" in err
+    via_cli = eval_json(capsys, run, "--n", 32, "--seed", 7, "--backend", "torch", "--device", "cpu")
+    config = read_config(run)
+    with sdk.load(run, backend="torch", device="cpu") as g:
+        images = g.sample(32, seed=7)
+    direct = Evaluator(config.dataset, image_size=16, channels=3, n=32, seed=0,
+                       dataset_options=dict(config.dataset_options), device="cpu").score(images)
+    assert via_cli["fd"] == direct.fd and via_cli["kid"] == direct.kid

@@ -22,13 +22,15 @@ from tests.packaging.installs import REPO, Install, Outcome, build_wheel, wheel_
 PLAN = (
     ("ganedge", "light", ()),
     ("[cpu]", "light", ("cpu",)),
+    ("[cpu,video]", "light", ("video",)),
     ("[train]", "full", ("train",)),
     ("[train,cpu]", "full", ("cpu",)),
 )
 COLUMNS = tuple(step[0] for step in PLAN)
 
-# One real invocation per command. {model}: a ganedge ONNX export; {run}: a run directory; {out}: an
-# empty folder that is also the working directory; {ort_web}: the onnxruntime-web npm package folder.
+# One real invocation per command (key: the command), and a few more for options that need an extra of
+# their own (key: the command and the option). {model}: a ganedge ONNX export; {run}: a run directory;
+# {out}: an empty folder that is also the working directory; {ort_web}: the onnxruntime-web npm package.
 INVOCATIONS: dict[str, tuple[str, ...]] = {
     "train": ("train", "--arch", "mlp", "--image-size", "16", "--latent-dim", "8", "--g-width", "8",
               "--d-width", "8", "--batch-size", "4", "--steps", "1", "-q", "-o", "{out}/run"),
@@ -38,6 +40,10 @@ INVOCATIONS: dict[str, tuple[str, ...]] = {
     "export triton": ("export", "triton", "{model}", "-o", "{out}/repo"),
     "export web": ("export", "web", "{model}", "-o", "{out}/site", "--ort-web", "{ort_web}"),
     "sample": ("sample", "{model}", "--seeds", "0-3", "-o", "{out}/grid.png"),
+    "sample --walk .mp4": ("sample", "{model}", "--walk", "1,2", "--frames", "4", "-o", "{out}/walk.mp4"),
+    "generate": ("generate", "{model}", "--count", "8", "--shard-size", "4", "--workers", "1", "-q", "-o",
+                 "{out}/shards"),
+    "generate --ray": ("generate", "{model}", "--count", "4", "--ray", "auto", "-q", "-o", "{out}/shards"),
     "verify": ("verify", "{model}", "{model}", "--seeds", "0-3"),
     "inspect": ("inspect", "{model}"),
     "bench": ("bench", "{model}", "--batch-sizes", "1", "--duration", "0.1", "--warmup", "0.05",
@@ -47,17 +53,20 @@ INVOCATIONS: dict[str, tuple[str, ...]] = {
 # What each invocation must do in each column of PLAN: "works", "needs EXTRA" (exit 2, one line with
 # the pip install), or "error" (exit 2, one line naming something pip cannot install).
 EXPECTED: dict[str, tuple[str, ...]] = {
-    #                 ganedge             [cpu]           [train]        [train,cpu]
-    "train":         ("needs train",     "needs train",  "works",       "works"),
-    "eval":          ("needs train,cpu", "needs train",  "needs cpu",   "works"),
-    "export onnx":   ("needs train,cpu", "needs train",  "needs cpu",   "works"),
-    "export trt":    ("needs gpu",       "needs gpu",    "needs gpu",   "needs gpu"),
-    "export triton": ("needs cpu",       "works",        "needs cpu",   "works"),
-    "export web":    ("works",           "works",        "works",       "works"),
-    "sample":        ("needs cpu",       "works",        "needs cpu",   "works"),
-    "verify":        ("needs cpu",       "works",        "needs cpu",   "works"),
-    "inspect":       ("works",           "works",        "works",       "works"),
-    "bench":         ("needs cpu",       "works",        "needs cpu",   "works"),
+    #                      ganedge            [cpu]          [cpu,video]    [train]            [train,cpu]
+    "train":              ("needs train",     "needs train", "needs train", "works",           "works"),
+    "eval":               ("needs train,cpu", "needs train", "needs train", "needs cpu",       "works"),
+    "export onnx":        ("needs train,cpu", "needs train", "needs train", "needs cpu",       "works"),
+    "export trt":         ("needs gpu",       "needs gpu",   "needs gpu",   "needs gpu",       "needs gpu"),
+    "export triton":      ("needs cpu",       "works",       "works",       "needs cpu",       "works"),
+    "export web":         ("works",           "works",       "works",       "works",           "works"),
+    "sample":             ("needs cpu",       "works",       "works",       "needs cpu",       "works"),
+    "sample --walk .mp4": ("needs cpu,video", "needs video", "works",       "needs cpu,video", "needs video"),
+    "generate":           ("needs cpu",       "works",       "works",       "needs cpu",       "works"),
+    "generate --ray":     ("needs cpu,ray",   "needs ray",   "needs ray",   "needs cpu,ray",   "needs ray"),
+    "verify":             ("needs cpu",       "works",       "works",       "needs cpu",       "works"),
+    "inspect":            ("works",           "works",       "works",       "works",           "works"),
+    "bench":              ("needs cpu",       "works",       "works",       "needs cpu",       "works"),
 }
 
 

@@ -94,3 +94,11 @@ def foreign_onnx(tmp_path_factory) -> Path:
     """A valid ONNX generator-shaped graph (z: (N, 8) -> image (N, 1, 4, 4)) with no ganedge manifest."""
     return _graph_model(tmp_path_factory.mktemp("foreign"), "foreign", None, nan_for_negative=False)
 
+
+
+@pytest.fixture(scope="session")
+def onehot_onnx(tmp_path_factory) -> Path:
+    """Conditional model (3 named classes) whose graph takes float class weights: classes can blend."""
+    from tests.sdk.onehot import build_onehot_onnx
+
+    return build_onehot_onnx(tmp_path_factory.mktemp("onehot"))

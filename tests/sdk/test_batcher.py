@@ -150,3 +150,45 @@ def test_batches_above_the_runners_limit_are_split(models):
             np.testing.assert_array_equal(np.concatenate([f.result(30) for f in futures]), expected)
             assert batcher.stats().max_batch_seen == 12
         np.testing.assert_array_equal(g.sample(12, seed=50), expected)
+
+
+def test_image_gives_one_image_and_sample_a_batch(g):
+    with sdk.Batcher(g, max_delay_ms=0) as batcher:
+        image = batcher.image(seed=42)
+        batch = batcher.sample(seed=42)
+    assert image.shape == (32, 32, 3) and batch.shape == (1, 32, 32, 3)
+    np.testing.assert_array_equal(image, g.sample(1, seed=42)[0])
+    np.testing.assert_array_equal(batch, g.sample(1, seed=42))
+
+
+@pytest.mark.parametrize("max_queue", [1024, 2**62])
+def test_a_request_that_could_never_fit_in_memory_fails_before_allocating(g, max_queue):
+    # 2**40 images of 3x32x32 = 3 PiB; before this was checked, the seeds alone (8 TiB) raised MemoryError.
+    with sdk.Batcher(g, max_queue=max_queue) as batcher:
+        with pytest.raises(BadInputError) as refused:
+            batcher.submit(0, n=2**40)
+        assert batcher.stats().requests == 0
+    message = str(refused.value).replace(",", "")  # the size in bytes, however it is grouped
+    assert f"{2**40 * 3 * 32 * 32} bytes" in message and "stream(" in message
+
+
+def test_a_cancelled_request_leaves_the_queue_at_once_and_is_never_rendered(g):
+    with sdk.Batcher(g, max_batch=64, max_delay_ms=60_000, max_queue=3) as batcher:  # a lone request waits
+        first, second = batcher.submit(0), batcher.submit(1, n=2)
+        with pytest.raises(QueueFullError):
+            batcher.submit(5)
+        assert second.cancel()  # not the head of the queue: found and taken out all the same
+        third = batcher.submit(5)  # the cancelled request's place is free again
+        stats = batcher.stats()
+        assert stats.cancelled == 1 and stats.batches == 0
+    np.testing.assert_array_equal(first.result(30), g.sample(1, seed=0))  # close() ran the others
+    np.testing.assert_array_equal(third.result(30), g.sample(1, seed=5))
+    assert batcher.stats().batches == 1 and batcher.stats().max_batch_seen == 2 and second.cancelled()
+
+
+def test_a_lone_request_above_max_batch_runs_in_chunks_of_max_batch(g):
+    with sdk.Batcher(g, max_batch=4, max_delay_ms=0) as batcher:
+        images = batcher.sample(100, n=10, timeout=60)
+        stats = batcher.stats()
+    np.testing.assert_array_equal(images, g.sample(10, seed=100))
+    assert stats.batches == 3 and stats.max_batch_seen == 4

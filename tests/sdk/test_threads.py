@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -38,6 +39,7 @@ def test_close_waits_for_running_calls(models):
                 if i == 0:
                     started.set()
                 results.append(batch)
+                time.sleep(0.05)  # a consumer slower than the close below, even on a starved machine
         except ClosedError as exc:
             errors.append(exc)
 

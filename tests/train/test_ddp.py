@@ -56,11 +56,13 @@ def test_torchrun_launches_ddp_training_through_the_cli(tmp_path):
     run = tmp_path / "run"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                             "-m", "ganedge", "train", *TINY_ARGS, "--steps", "4", "--json", "-o", str(run)],
+                             "-m", "ganedge", "train", *TINY_ARGS, "--steps", "6", "--json", "-o", str(run)],
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])  # rank 0 alone prints
     assert len(result.stdout.strip().splitlines()) == 1
-    assert summary["world_size"] == 2 and summary["step"] == 4
+    assert summary["world_size"] == 2 and summary["step"] == 6
     assert len(summary["rank_digests"]) == 2 and len(set(summary["rank_digests"])) == 1
+    assert summary["estimate"]["timed_steps"] == 3  # both ranks ran the rolled-back warm-up in step
+    assert result.stderr.count("estimate: ") == 1  # printed by rank 0 alone
     assert summary["g_digest"] == _digest_of_saved_generator(run)

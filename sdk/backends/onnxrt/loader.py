@@ -142,6 +142,7 @@ class IoSpec:
     label_name: str | None = None
     label_type: Any = None
     fixed_batch: int | None = None  # the graph's static batch size; None when the batch is dynamic
+    label_input: str = "index"  # "index": int (n,) class indices; "onehot": float (n, K) class weights
 
 
 def check_io(session, manifest: Manifest, path: Path) -> IoSpec:
@@ -169,10 +170,16 @@ def check_io(session, manifest: Manifest, path: Path) -> IoSpec:
     if not m.conditional:
         return IoSpec(z.name, NUMPY_TYPES[z.type], out.name, NUMPY_TYPES[out.type], fixed_batch=batch)
     label = inputs[wanted[1]]
-    if label.type not in ("tensor(int64)", "tensor(int32)"):
-        raise ArtifactError(f"{where} (label input {label.name!r} is {label.type}; expected int64)")
+    if label.type in ("tensor(int64)", "tensor(int32)") and len(label.shape) == 1:
+        kind = "index"
+    elif label.type in ("tensor(float)", "tensor(float16)") and len(label.shape) == 2 \
+            and (label.shape[1] == m.num_classes or not isinstance(label.shape[1], int)):
+        kind = "onehot"  # class weights: whole classes one-hot, or blends of them
+    else:
+        raise ArtifactError(f"{where} (label input {label.name!r} is {label.type} {label.shape}; expected int64 (n,) "
+                            f"class indices or float (n, {m.num_classes}) class weights)")
     return IoSpec(z.name, NUMPY_TYPES[z.type], out.name, NUMPY_TYPES[out.type], label.name, NUMPY_TYPES[label.type],
-                  fixed_batch=batch)
+                  label_input=kind, fixed_batch=batch)
 
 
 def gpu_providers(ort, path: Path, provider: str, device_id: int, trt_fp16: bool,

@@ -23,6 +23,7 @@ from ganedge.artifacts.manifest import Manifest
 from ganedge.errors import ClosedError
 from ganedge.sdk.backends.base import Runner, run_fixed_batch
 from ganedge.sdk.backends.onnxrt.loader import load_session
+from ganedge.sdk.labels import one_hot
 
 _CUDA_SLOTS_PER_THREAD = 8  # device buffer sets kept per thread, one per recent batch size
 
@@ -39,6 +40,7 @@ class OnnxRuntimeRunner(Runner):
         self.device, self._device_id, self.provider = loaded.device, loaded.device_id, loaded.provider
         self.threads, self.spinning = loaded.threads, loaded.spinning
         self.precision, self.max_batch = loaded.precision, loaded.max_batch
+        self.label_input = loaded.io.label_input
         self._local = threading.local()
 
     def _session_or_raise(self):
@@ -51,6 +53,8 @@ class OnnxRuntimeRunner(Runner):
         io = self._io
         feeds = {io.z_name: z if z.dtype == io.z_type else z.astype(io.z_type)}
         if io.label_name is not None:
+            if io.label_input == "onehot" and labels.ndim == 1:
+                labels = one_hot(labels, self.manifest.num_classes)
             feeds[io.label_name] = np.ascontiguousarray(labels, dtype=io.label_type)
         return feeds
 
@@ -82,7 +86,8 @@ class OnnxRuntimeRunner(Runner):
 
             values = {io.z_name: device_value((n, self.manifest.latent_dim), io.z_type)}
             if io.label_name is not None:
-                values[io.label_name] = device_value((n,), io.label_type)
+                shape = (n, self.manifest.num_classes) if io.label_input == "onehot" else (n,)
+                values[io.label_name] = device_value(shape, io.label_type)
             output = device_value((n, *self.manifest.image_shape), io.out_type)
             binding = session.io_binding()
             for name, value in values.items():

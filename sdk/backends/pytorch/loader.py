@@ -90,8 +90,9 @@ def load_module(source: str | os.PathLike, device: str = "cpu", threads: int | N
                       class_names=tuple(class_names) if class_names else None)
     loaded = load_source(source, ema=ema, spec=spec, device=str(dev), precision=precision)
     generator = loaded.generator
-    last = bool(channels_last) and any(p.dim() == 4 for p in generator.parameters())
-    if last:
-        generator = generator.to(memory_format=torch.channels_last)
+    convs = [m for m in generator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    last = bool(channels_last) and bool(convs)
+    for conv in convs if last else ():  # only conv layers: other parameters (e.g. StyleGAN's 5-D weights) stay as they are
+        conv.to(memory_format=torch.channels_last)
     return LoadedModule(module=generator, manifest=loaded.manifest, source=loaded.text, weights=loaded.weights,
                         device=dev, precision=precision, channels_last=last, torch=torch)
