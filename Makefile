@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ganedge-installed
 # Extras the demo and the tests need on a CPU machine (never `gpu` beside `cpu`).
-EXTRAS ?= train,cpu,bench,dev,video
+EXTRAS ?= train,cpu,openvino,bench,dev,video
 
 .PHONY: demo test setup wheel clean web-deps chromium
 

@@ -207,6 +207,15 @@ def _quality(variants: list[Variant], config: BenchConfig, phase: _Phase) -> tup
     return quality, warnings
 
 
+def _skipped_openvino_bf16(variants: list[Variant], config: BenchConfig) -> list[str]:
+    from ganedge.cpu_features import cpu_features
+
+    features = cpu_features()
+    if "bf16" not in config.precisions or features.native_bf16 or not any(v.runtime == "openvino" for v in variants):
+        return []
+    return [f"no openvino bf16 rows: this {features.model} has no native bf16 ({features.matrix_units()})"]
+
+
 def run_bench(config: BenchConfig, progress: bool = False, log: Reporter | None = None,
               peak: dict[str, Any] | None = None) -> BenchResult:
     """Run the sweep described by ``config``. ``log`` receives one-line status messages; ``peak``
@@ -224,6 +233,7 @@ def run_bench(config: BenchConfig, progress: bool = False, log: Reporter | None 
     variants = expand_variants(resolve_artifacts(config.models, config.module_options), config.backends,
                                config.precisions, config.modes)
     check_installed(variants)  # before "loading": a bad model, or every missing extra, in one line
+    warnings.extend(_skipped_openvino_bf16(variants, config))
     try:
         say(f"loading {len(variants)} variant(s)")
         load_variants(variants, config.device, threads)

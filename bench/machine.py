@@ -2,7 +2,8 @@
 
 Versions come from package metadata, so recording them imports nothing heavy. The CPU
 flags kept are the ones that decide int8/bf16/fp16 speed on a CPU (VNNI, AVX-512 BF16,
-AMX, F16C); the load average at start and end says how busy a shared machine was.
+AMX, F16C: ``ganedge.cpu_features``); the load average at start and end says how busy a
+shared machine was.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from importlib import metadata
 from typing import Any
 
 from ganedge import __version__
+from ganedge.cpu_features import cpu_features
 
 # Packages whose version changes what a bench measures.
-PACKAGES = ("numpy", "onnxruntime", "onnxruntime-gpu", "torch", "tensorrt", "onnx")
-# ISA extensions that decide low-precision speed on a CPU.
-CPU_FLAGS = ("avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+PACKAGES = ("numpy", "onnxruntime", "onnxruntime-gpu", "openvino", "torch", "tensorrt", "onnx")
 
 
 def package_versions() -> dict[str, str]:
@@ -29,26 +29,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def _cpuinfo() -> tuple[str, list[str]]:
-    """CPU model name and the interesting ISA flags, from /proc/cpuinfo where it exists."""
-    model, flags = "", []
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "model name" and not model:
-                    model = value.strip()
-                elif key == "flags" and not flags:
-                    present = set(value.split())
-                    flags = [f for f in CPU_FLAGS if f in present]
-                if model and flags:
-                    break
-    except OSError:
-        pass
-    return model or platform.processor() or platform.machine(), flags
 
 
 def cores_available() -> int:
@@ -99,14 +79,15 @@ def _nvidia_driver() -> str | None:
 
 def describe_machine(threads: int, devices: list[str]) -> dict[str, Any]:
     """``devices``: where the sweep's variants run (e.g. ["cpu", "cuda:0"])."""
-    model, flags = _cpuinfo()
+    cpu = cpu_features()
     info: dict[str, Any] = {
         "hostname": platform.node(),
         "os": platform.platform(),
         "python": sys.version.split()[0],
         "ganedge": __version__,
-        "cpu_model": model,
-        "cpu_flags": flags,
+        "cpu_model": cpu.model,
+        "cpu_flags": cpu.precision_flags,  # the ISA extensions that decide bf16/int8/fp16 speed
+        "cpu_matrix_units": cpu.matrix_units(),
         "cpu_count": os.cpu_count(),
         "cores_available": cores_available(),
         "threads": threads,

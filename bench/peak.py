@@ -3,10 +3,14 @@
 A datasheet peak is not what a shared VM, a power-capped GPU or a thread limit gives, so
 bench measures it with the same thread count as the configurations, right before them:
 
-* CPU: float32 GEMM with numpy (its BLAS), onnxruntime (its MLAS MatMul) and, when the sweep
-  runs torch variants, torch (oneDNN/MKL); the best is the fp32 peak (each library's figure
-  is kept in ``fp32_by_library``). onnxruntime's MatMulInteger (uint8 x int8, the kernel its
-  QDQ int8 models run) gives the int8 peak, torch a bf16 one. torch is not imported for a sweep
+* CPU: float32 GEMM with numpy (its BLAS), onnxruntime (its MLAS MatMul), OpenVINO (oneDNN)
+  and, when the sweep runs torch variants, torch (oneDNN/MKL); the best is the fp32 peak (each
+  library's figure is kept in ``fp32_by_library``). The bf16 and int8 peaks are those of the
+  CPU's matrix units (AMX where present, else AVX512-BF16 / VNNI dot products, else widened
+  arithmetic), measured the same way: int8 by onnxruntime's MatMulInteger (uint8 x int8, the
+  kernel its QDQ int8 models run) and OpenVINO's int8 GEMM (FakeQuantize'd MatMul), bf16 by
+  torch and OpenVINO (the latter only where bf16 is native); the best of each is the peak
+  (``bf16_by_library``, ``int8_by_library``), and ``matrix_units`` names what ran them. torch is not imported for a sweep
   without torch variants: on a busy machine its import alone takes seconds. ``copy_gbps`` is a
   large ``memcpy``-like copy, bytes read + written per second (STREAM "copy" convention).
 * GPU (torch with CUDA): GEMMs in fp32 (TF32 off), tf32, fp16, bf16 and int8 timed with CUDA
@@ -81,33 +85,20 @@ def probe_cpu(threads: int, seconds: float = PROBE_SECONDS, with_torch: bool = T
     flops = 2.0 * n**3
     by_library = {"numpy": _best_rate(numpy_gemm(n), flops, seconds) / 1e9}
     result: dict[str, Any] = {"matmul_n": n, "threads": threads}
-    torch = None
+    low: dict[str, dict[str, float]] = {"bf16": {}, "int8": {}}  # precision -> library -> GFLOP/s
     if with_torch:
-        try:
-            import torch
-        except ImportError:
-            pass
-    if torch is not None:
-        torch.set_num_threads(threads)
-
-        def torch_gemm(dtype) -> Callable[[int], Callable[[], float]]:
-            def make(size: int) -> Callable[[], float]:
-                a = torch.randn(size, size, dtype=torch.float32).to(dtype)
-                b, out = a.clone(), torch.empty(size, size, dtype=dtype)
-                return _host_timer(lambda: torch.matmul(a, b, out=out))
-
-            return make
-
-        by_library["torch"] = _best_rate(torch_gemm(torch.float32)(n), flops, seconds) / 1e9
-        # bf16 gets its own size: without AVX512-BF16/AMX it is emulated and can be 50x slower.
-        bf16 = torch_gemm(torch.bfloat16)
-        n_bf16 = _pick_size(bf16, smallest=256)
-        result["bf16_gflops"] = _best_rate(bf16(n_bf16), 2.0 * n_bf16**3, seconds) / 1e9
+        _torch_peaks(n, threads, seconds, by_library, low)
     ort = _onnxruntime_gemms(n, threads)
     if ort is not None:
         fp32_gemm, int8_gemm = ort
         by_library["onnxruntime"] = _best_rate(fp32_gemm, flops, seconds) / 1e9
-        result["int8_gflops"] = _best_rate(int8_gemm, flops, seconds) / 1e9  # int8 multiply-adds, counted as 2 ops
+        low["int8"]["onnxruntime"] = _best_rate(int8_gemm, flops, seconds) / 1e9  # int8 multiply-adds, 2 ops each
+    _openvino_peaks(n, threads, seconds, by_library, low, result)
+    for precision, figures in low.items():
+        if figures:
+            best = max(figures, key=figures.get)
+            result[f"{precision}_gflops"], result[f"{precision}_library"] = figures[best], best
+            result[f"{precision}_by_library"] = figures
     best_library = max(by_library, key=by_library.get)
     result["fp32_gflops"] = by_library[best_library]
     result["fp32_library"] = best_library
@@ -118,6 +109,50 @@ def probe_cpu(threads: int, seconds: float = PROBE_SECONDS, with_torch: bool = T
     dst = np.empty_like(src)
     result["copy_gbps"] = _best_rate(_host_timer(lambda: np.copyto(dst, src)), 2.0 * size, seconds) / 1e9
     return result
+
+
+def _torch_peaks(n: int, threads: int, seconds: float, fp32: dict[str, float], low: dict[str, dict[str, float]]) -> None:
+    """torch's fp32 and bf16 GEMMs (oneDNN/MKL), when torch is installed."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(threads)
+
+    def torch_gemm(dtype) -> Callable[[int], Callable[[], float]]:
+        def make(size: int) -> Callable[[], float]:
+            a = torch.randn(size, size, dtype=torch.float32).to(dtype)
+            b, out = a.clone(), torch.empty(size, size, dtype=dtype)
+            return _host_timer(lambda: torch.matmul(a, b, out=out))
+
+        return make
+
+    fp32["torch"] = _best_rate(torch_gemm(torch.float32)(n), 2.0 * n**3, seconds) / 1e9
+    # bf16 gets its own size: without AVX512-BF16/AMX it is emulated and can be 50x slower.
+    bf16 = torch_gemm(torch.bfloat16)
+    n_bf16 = _pick_size(bf16, smallest=256)
+    low["bf16"]["torch"] = _best_rate(bf16(n_bf16), 2.0 * n_bf16**3, seconds) / 1e9
+
+
+def _openvino_peaks(n: int, threads: int, seconds: float, fp32: dict[str, float], low: dict[str, dict[str, float]],
+                    result: dict[str, Any]) -> None:
+    """OpenVINO's fp32/bf16/int8 GEMMs (bench/peak_openvino.py), each kept only under the precision
+    it really ran in; the CPU's matrix units are recorded beside them."""
+    from ganedge.bench.peak_openvino import openvino_gemms, ran_as
+    from ganedge.cpu_features import cpu_features
+
+    features = cpu_features()
+    result["matrix_units"] = features.matrix_units()
+    timers = openvino_gemms(n, threads, features.native_bf16)
+    if timers is None:
+        return
+    flops = 2.0 * n**3
+    for precision, (timer, runtime) in timers.items():
+        if not ran_as(precision, runtime):
+            result.setdefault("notes", []).append(f"openvino {precision} GEMM ran as {runtime}: not counted")
+            continue
+        rate = _best_rate(timer, flops, seconds) / 1e9
+        (fp32 if precision == "fp32" else low[precision])["openvino"] = rate
 
 
 def _onnxruntime_gemms(n: int, threads: int) -> tuple[Callable[[], float], Callable[[], float]] | None:
@@ -223,9 +258,9 @@ def measure_peak(threads: int, device: str = "cpu", seconds: float = PROBE_SECON
 def peak_gflops(peak: dict[str, Any] | None, device: str, precision: str) -> tuple[float | None, str | None]:
     """The ceiling a configuration is compared with, and which figure it is.
 
-    The probe of the row's own precision where one was measured (GPU: all; CPU: bf16 by torch,
-    int8 by onnxruntime). Otherwise fp32 — on a CPU that is right for fp16 too: without AVX512-FP16
-    or AMX, CPU runtimes compute fp16 models in fp32 arithmetic.
+    The probe of the row's own precision where one was measured (GPU: all; CPU: bf16 by torch and
+    OpenVINO, int8 by onnxruntime and OpenVINO, the best of each). Otherwise fp32 — on a CPU that
+    is right for fp16 too: without AVX512-FP16 or AMX, CPU runtimes compute fp16 models in fp32.
     """
     if not peak:
         return None, None

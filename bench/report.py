@@ -94,9 +94,11 @@ def _peak_line(result: BenchResult) -> str | None:
     cpu, gpu = peak.get("cpu"), peak.get("gpu")
     parts = []
     if cpu:
-        parts.append(f"CPU fp32 GEMM {cpu['fp32_gflops']:.1f} GFLOP/s ({cpu['fp32_library']}, {cpu['threads']} threads)"
-                     + (f", bf16 {cpu['bf16_gflops']:.1f}" if "bf16_gflops" in cpu else "")
-                     + f", copy {cpu['copy_gbps']:.1f} GB/s")
+        low = "".join(f", {p} {cpu[f'{p}_gflops']:.1f} ({cpu.get(f'{p}_library', '?')})"
+                      for p in ("bf16", "int8") if f"{p}_gflops" in cpu)
+        units = f"; matrix units: {cpu['matrix_units']}" if cpu.get("matrix_units") else ""
+        parts.append(f"CPU GEMM GFLOP/s ({cpu['threads']} threads): fp32 {cpu['fp32_gflops']:.1f} ({cpu['fp32_library']})"
+                     f"{low}{units}; copy {cpu['copy_gbps']:.1f} GB/s")
     if gpu:
         flops = ", ".join(f"{k[:-7]} {gpu[k] / 1e3:.1f}" for k in gpu if k.endswith("_gflops"))
         parts.append(f"GPU {gpu.get('gpu_name')} TFLOP/s: {flops}; copy d2d {gpu.get('d2d_copy_gbps', 0):.0f} GB/s")
@@ -107,8 +109,9 @@ def _machine_line(result: BenchResult) -> str:
     m = result.machine
     versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
     gpu = f", GPU {m['gpu_name']}" if m.get("gpu_name") else ""
+    flags = f"; flags {' '.join(m['cpu_flags'])}" if m.get("cpu_flags") else ""
     return (f"machine: {m.get('cpu_model')} ({m.get('cores_available')} cores available, {m.get('threads')} threads)"
-            f"{gpu}; load {m.get('load_average_start')} -> {m.get('load_average_end')}; {versions}")
+            f"{flags}{gpu}; load {m.get('load_average_start')} -> {m.get('load_average_end')}; {versions}")
 
 
 def format_table(result: BenchResult, with_header: bool = True) -> str:

@@ -159,4 +159,24 @@ def summary_lines(rows: list[dict[str, Any]], config) -> list[str]:
     if single:
         quickest = min(single, key=lambda r: r["p99_ms"])
         lines.append(f"lowest p99 latency at batch 1: {label(quickest)} at {quickest['p99_ms']:.2f} ms")
+    return lines + speedup_lines(rows)
+
+
+def speedup_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Per checkpoint and batch size, the fastest row against onnxruntime fp32 (the default runtime),
+    where both were measured in this run: the ratio the CPU backends are judged by."""
+    lines = []
+    groups: dict[tuple[Any, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row.get("checkpoint"), row["batch_size"]), []).append(row)
+    for (checkpoint, batch), members in groups.items():
+        base = [r for r in members
+                if r.get("backend") == "onnxruntime" and r.get("precision") == "fp32" and r.get("device") == "cpu"]
+        if not base or len(members) < 2 or not base[0]["images_per_s"]:
+            continue
+        best = max(members, key=lambda r: r["images_per_s"])
+        ratio = best["images_per_s"] / base[0]["images_per_s"]
+        lines.append(f"{checkpoint} b={batch}: fastest {best['backend']}/{best['precision']} "
+                     f"{best['images_per_s']:,.0f} images/s = {ratio:.2f}x onnxruntime fp32 "
+                     f"({base[0]['images_per_s']:,.0f})")
     return lines

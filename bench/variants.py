@@ -4,8 +4,11 @@ A *variant* is one artifact loaded one way (backend, device, precision); a *case
 variant at one batch size, the unit the scheduler times and a result row describes.
 
 The backend follows the artifact (ONNX -> onnxruntime, engine -> tensorrt, run dir -> torch;
-``ganedge.sdk.loader`` owns that rule); ``--backends`` only filters. ONNX files and engines
-carry their precision in their manifest; run dirs are run at each of ``--precisions``. Run dirs
+``ganedge.sdk.loader`` owns that rule); ``--backends`` filters, and naming ``openvino`` in it
+runs ONNX files on OpenVINO as well (an empty filter: each artifact on its own backend). ONNX files and engines carry their precision in their manifest; run dirs on torch,
+and fp32/fp16 ONNX files on OpenVINO, are run at each of ``--precisions`` that backend offers
+(OpenVINO: fp32, and bf16 where the CPU executes it natively); an int8 ONNX file runs once on
+OpenVINO, with ``precision="auto"`` for its float layers (bf16 where native and gated). Run dirs
 and engines run in each of ``--modes``: eager, or as CUDA graphs (captured once per batch size
 and replayed; CUDA devices only).
 
@@ -24,6 +27,7 @@ from typing import Any, Sequence
 from ganedge.errors import BadInputError
 
 TORCH_PRECISIONS = ("fp32", "bf16", "fp16")
+OPENVINO_PRECISIONS = ("fp32", "bf16")
 MODES = ("eager", "graphs")  # graphs: CUDA graphs, captured once per batch size and replayed
 TORCH_KINDS = ("run_dir", "module")  # PyTorch sources: a run directory or a module reference (FILE.py:NAME)
 GRAPH_KINDS = (*TORCH_KINDS, "engine")  # the artifacts whose backends (torch, TensorRT) can replay CUDA graphs
@@ -45,14 +49,15 @@ class Artifact:
 @dataclass
 class Variant:
     artifact: Artifact
-    requested_precision: str | None  # torch: fp32/bf16/fp16; None: the file's own precision
+    requested_precision: str | None  # torch: fp32/bf16/fp16; openvino: fp32/bf16/auto; None: the file's own
     mode: str | None = None  # "eager" | "graphs" for run dirs and engines; None where it does not apply
+    runtime: str | None = None  # the backend to load with, when not the artifact's own (openvino for ONNX)
     generator: Any = None  # ganedge.sdk.Generator once loaded
     info: dict[str, Any] = field(default_factory=dict)  # the generator's backend_info
 
     @property
     def backend(self) -> str:
-        return self.generator.backend if self.generator else self.artifact.backend
+        return self.generator.backend if self.generator else (self.runtime or self.artifact.backend)
 
     @property
     def device(self) -> str:
@@ -77,7 +82,7 @@ class Variant:
 
     def load_kwargs(self, device: str, threads: int | None) -> dict[str, Any]:
         """Keyword arguments for ``ganedge.sdk.load`` (also sent to the cold-start subprocess)."""
-        kwargs: dict[str, Any] = {"backend": self.artifact.backend, "device": device}
+        kwargs: dict[str, Any] = {"backend": self.runtime or self.artifact.backend, "device": device}
         if self.artifact.kind != "engine":
             kwargs["threads"] = threads
         if self.requested_precision is not None:
@@ -112,10 +117,12 @@ def check_installed(variants: Sequence[Variant]) -> None:
     """Each model's cheap checks (``sdk.loader.preflight``), then every runtime the sweep will import: a bad
     model is named first, else all missing extras at once (one MissingExtraError), before anything loads."""
     from ganedge.extras import require_all
+    from ganedge.sdk.backends import BACKEND_MODULES
     from ganedge.sdk.loader import preflight
 
-    artifacts = {v.artifact.path: v.artifact for v in variants}.values()
-    require_all(sorted({m for a in artifacts for m in preflight(a.path, a.backend)}), "the benchmark")
+    for artifact in {v.artifact.path: v.artifact for v in variants}.values():
+        preflight(artifact.path, artifact.backend)
+    require_all(sorted({m for v in variants for m in BACKEND_MODULES[v.backend]}), "the benchmark")
 
 
 def resolve_artifacts(models: Sequence[str | Path], module_options: dict[str, Any] | None = None) -> list[Artifact]:
@@ -137,9 +144,30 @@ def resolve_artifacts(models: Sequence[str | Path], module_options: dict[str, An
     return artifacts
 
 
+def _openvino_variants(artifact: Artifact, precisions: Sequence[str]) -> list[Variant]:
+    """An ONNX file on OpenVINO: at each of ``precisions`` it offers (bf16 only where native), or once
+    with precision auto for an int8 file (its float layers in bf16 where native and gated)."""
+    from ganedge.cpu_features import cpu_features
+
+    if _onnx_precision(artifact.path) == "int8":
+        return [Variant(artifact, "auto", None, runtime="openvino")]
+    native = cpu_features().native_bf16
+    return [Variant(artifact, p, None, runtime="openvino") for p in precisions
+            if p in OPENVINO_PRECISIONS and (p != "bf16" or native)]
+
+
+def _onnx_precision(path: Path) -> str | None:
+    """The precision in an ONNX file's manifest (read by the pure-Python scan), None without one."""
+    from ganedge.artifacts.onnx_meta import manifest_from_metadata
+    from ganedge.artifacts.onnx_safety import check_onnx_file
+
+    manifest = manifest_from_metadata(check_onnx_file(path).metadata, where=path.name)
+    return manifest.precision if manifest else None
+
+
 def expand_variants(artifacts: Sequence[Artifact], backends: Sequence[str], precisions: Sequence[str],
                     modes: Sequence[str] = ("eager",)) -> list[Variant]:
-    """Every (artifact, precision, mode) the filters allow; BadInputError if that leaves nothing."""
+    """Every (artifact, backend, precision, mode) the filters allow; BadInputError if that leaves nothing."""
     from ganedge.sdk.backends import BACKEND_CHOICES as BACKENDS
 
     unknown = [b for b in backends if b not in BACKENDS or b == "auto"]
@@ -155,11 +183,12 @@ def expand_variants(artifacts: Sequence[Artifact], backends: Sequence[str], prec
         raise BadInputError(f"--modes: {(bad or [''])[0]!r} is not one of {', '.join(MODES)}")
     variants = []
     for artifact in artifacts:
-        if wanted is not None and artifact.backend not in wanted:
-            continue
-        artifact_modes = modes if artifact.kind in GRAPH_KINDS else (None,)
-        artifact_precisions = precisions if artifact.kind in TORCH_KINDS else (None,)
-        variants.extend(Variant(artifact, p, m) for p, m in itertools.product(artifact_precisions, artifact_modes))
+        if wanted is None or artifact.backend in wanted:
+            artifact_modes = modes if artifact.kind in GRAPH_KINDS else (None,)
+            artifact_precisions = precisions if artifact.kind in TORCH_KINDS else (None,)
+            variants.extend(Variant(artifact, p, m) for p, m in itertools.product(artifact_precisions, artifact_modes))
+        if artifact.kind == "onnx" and wanted is not None and "openvino" in wanted:
+            variants.extend(_openvino_variants(artifact, precisions))
     if not variants:
         kinds = ", ".join(sorted({a.backend for a in artifacts}))
         raise BadInputError(f"--backends {','.join(backends)} matches none of the models (they run on {kinds})")

@@ -15,18 +15,19 @@ from it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from ganedge.artifacts.manifest import Manifest, sha256_file
-from ganedge.errors import BadInputError, ConfigError, OutputError, ValidationError
+from ganedge.errors import BadInputError, OutputError
 from ganedge.export.check import check_io_contract, check_model
 from ganedge.export.settings import PRECISIONS, ExportSettings, check_opset, settings_for_source
 from ganedge.extras import require_all
+from ganedge.export.results import ExportResult, VariantResult
+from ganedge.export.variant_builders import build_fp16, build_int8, int8_fd, int8_offered, validate_variant
 from ganedge.fsutil import atomic_path
 
 Log = Callable[[str], None]
@@ -42,7 +43,7 @@ class ExportOptions:
     ema: bool = True
     validate: bool = True
     keep_failed: bool = False
-    skip_unoffered_int8: bool = False  # "all": leave int8 out (with a notice) where it is not offered
+    skip_unoffered_int8: bool = False  # "all": leave int8 out (with a notice) where it measured no faster than fp32
     atol: float | None = None
     min_psnr: float | None = None
     max_uint8_diff: int | None = None
@@ -53,83 +54,6 @@ class ExportOptions:
     fixed_batch: int | None = None  # export at this fixed batch instead of trying a dynamic one
     fp16_fallback: bool = True  # keep nodes in fp32 until the fp16 variant passes its gate
     class_names: tuple[str, ...] | None = None  # set/override the manifest's class names (--class-names)
-
-
-@dataclass
-class VariantResult:
-    precision: str
-    path: Path
-    requested: bool = True  # False: the fp32 base of an fp16/int8-only export, validated but not written
-    required: bool = False  # asked for by name: failing to build it fails the export
-    written: bool = False
-    skipped: str | None = None  # why the variant was not built
-    gate: Any = None  # validate.GateResult
-    lint: Any = None  # lint.LintReport
-    rewrites: list[str] = field(default_factory=list)
-    kept_fp32: list[str] = field(default_factory=list)  # fp16: nodes the fallback kept in fp32
-    fallback: list[str] = field(default_factory=list)  # fp16: what each fallback round did
-    seconds: float = 0.0
-    size_bytes: int | None = None
-    sha256: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        """Failed its gate, or could not be built although asked for by name (not as part of "all")."""
-        return (self.gate is not None and not self.gate.passed) or (self.required and self.skipped is not None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"precision": self.precision, "path": str(self.path) if self.requested else None,
-                "requested": self.requested, "written": self.written,
-                "skipped": self.skipped, "passed": None if self.gate is None else self.gate.passed,
-                "seconds": round(self.seconds, 3), "size_bytes": self.size_bytes, "sha256": self.sha256,
-                "rewrites": self.rewrites, "kept_fp32": self.kept_fp32, "fallback": self.fallback,
-                "gate": None if self.gate is None else self.gate.to_dict(),
-                "lint": None if self.lint is None else self.lint.to_dict()}
-
-
-@dataclass
-class ExportResult:
-    source: str  # the run directory or module reference as given
-    manifest: Manifest
-    opset: int
-    weights: str  # "G_ema"/"G" for a run; the weights file or "as built" for a module
-    validated: bool
-    is_run_dir: bool = True
-    batch: str = "dynamic"  # or "fixed at N (why)"
-    fixed_batch: int | None = None  # the graph's fixed batch size; None when dynamic
-    variants: list[VariantResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return not any(v.failed for v in self.variants)
-
-    def failure_summary(self) -> str:
-        parts = []
-        for v in self.variants:
-            if v.failed and v.gate is None:
-                parts.append(f"{v.precision} could not be built ({v.skipped})")
-            elif v.failed:
-                loosest = v.gate.min_passing()
-                key = "atol" if v.precision == "fp32" else "min_psnr"
-                parts.append(f"{v.precision} failed its gate (would pass with {key}={loosest[key]:.3g})"
-                             if loosest.get(key) is not None else f"{v.precision} failed its gate (NaN/Inf)")
-        kept = [str(v.path) for v in self.variants if v.failed and v.written]
-        if not parts:
-            return "all gates passed"
-        tail = f"; kept anyway: {', '.join(kept)}" if kept else "; nothing failing was written"
-        return "; ".join(parts) + tail
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "run_dir": self.source if self.is_run_dir else None, "batch": self.batch,
-                "fixed_batch": self.fixed_batch,
-                "arch": self.manifest.arch, "opset": self.opset,
-                "weights": self.weights, "validated": self.validated, "passed": self.passed,
-                "seconds": round(self.seconds, 3), "manifest": self.manifest.to_dict(),
-                "variants": [v.to_dict() for v in self.variants]}
-
-
-# --- steps ------------------------------------------------------------------------------------
 
 
 def parse_precisions(spec: str) -> tuple[tuple[str, ...], bool]:
@@ -227,13 +151,13 @@ def export_variants(fp32, reference, settings: ExportSettings, options: ExportOp
     an adopted ONNX); None skips validation.
     """
     manifest = result.manifest
-    precisions = _offered(options, settings, log)
+    precisions = options.precisions
     gates = settings.gates.override(atol=options.atol, min_psnr=options.min_psnr,
                                     max_uint8_diff=options.max_uint8_diff, max_fd_increase=options.max_fd_increase)
     fp32_variant = VariantResult("fp32", paths.get("fp32", next(iter(paths.values()))), requested="fp32" in precisions)
     # The fp32 graph is always validated (fp16/int8 derive from it) and always reported, even when
     # only a variant was asked for: its failure must fail the export.
-    _validate(fp32_variant, fp32, reference, gates, log, name=None if fp32_variant.requested else "the fp32 graph")
+    validate_variant(fp32_variant, fp32, reference, gates, log, name=None if fp32_variant.requested else "the fp32 graph")
     fp32_variant.seconds += fp32_seconds
     result.variants.append(fp32_variant)
     built: dict[str, Any] = {"fp32": fp32} if fp32_variant.requested else {}
@@ -249,17 +173,20 @@ def export_variants(fp32, reference, settings: ExportSettings, options: ExportOp
         t0 = time.perf_counter()
         log(f"Building the {precision} variant...")
         if precision == "fp16":
-            model = _fp16_variant(fp32, reference, gates, options, variant, log)
+            model = build_fp16(fp32, reference, gates, options, variant, log)
         else:
-            model = _build_int8(fp32, manifest, settings, reference, gates, variant, log)
+            model = build_int8(fp32, manifest, settings, reference, gates, variant, log)
             if model is None:  # the quantizer gave up on this graph; said in the variant, nothing to write
                 variant.required = not options.skip_unoffered_int8
                 result.variants.append(variant)
                 continue
             check_model(model, where=f"{precision} model")
-            _validate(variant, model, reference, gates, log)
+            if not int8_offered(variant, fp32, model, manifest, options, log):
+                result.variants.append(variant)
+                continue
+            validate_variant(variant, model, reference, gates, log)
             if variant.gate is not None:
-                fp32_fd = _int8_fd(variant, fp32, model, manifest, settings, options, gates, log,
+                fp32_fd = int8_fd(variant, fp32, model, manifest, settings, options, gates, log,
                                    dataset_options=dataset_options)
         variant.seconds += time.perf_counter() - t0
         result.variants.append(variant)
@@ -292,122 +219,6 @@ def _fp32_graph(src, settings: ExportSettings, options: ExportOptions, opset: in
     return fp32, reference, time.perf_counter() - t0
 
 
-def _offered(options: ExportOptions, settings: ExportSettings, log: Log) -> tuple[str, ...]:
-    precisions = options.precisions
-    if "int8" in precisions and not settings.int8_offered:
-        if not options.skip_unoffered_int8:
-            raise ConfigError(settings.int8_not_offered_reason)
-        log(f"note: {settings.int8_not_offered_reason}; skipping int8.")
-        precisions = tuple(p for p in precisions if p != "int8")
-    return precisions
-
-
-def _fp16_variant(fp32, reference, gates, options: ExportOptions, variant: VariantResult, log: Log):
-    """The fp16 model, validated; with the fallback on, nodes kept in fp32 until it passes."""
-    from ganedge.export.fp16_fallback import fp16_with_fallback
-    from ganedge.export.precision import to_fp16
-
-    if reference is None:  # --no-validate: nothing to fall back on
-        return to_fp16(fp32)
-
-    def validate(model, kept):
-        from ganedge.export.fp16_fallback import emulate_fp16
-        from ganedge.export.validate import worse_of, validate_session
-        from ganedge.sdk.backends.onnxrt.loader import create_session
-
-        check_model(model, where="fp16 model")
-        against = f"fp32 {reference.against}"
-        real = validate_session(create_session(model).session, reference, "fp16", gates, against=against)
-        emulated = validate_session(create_session(emulate_fp16(fp32, kept)).session, reference, "fp16", gates,
-                                    against=f"{against}, fp16 emulated (every fp16 tensor rounded through float16)")
-        return worse_of(real, emulated)
-
-    t0 = time.perf_counter()
-    outcome = fp16_with_fallback(fp32, reference, validate, log, fallback=options.fp16_fallback)
-    variant.gate, variant.kept_fp32, variant.fallback = outcome.gate, outcome.kept_fp32, outcome.steps
-    variant.seconds += time.perf_counter() - t0
-    if outcome.kept_fp32:
-        log(f"  fp16 fallback kept {len(outcome.kept_fp32)} node(s) in fp32: {', '.join(outcome.kept_fp32[:8])}"
-            + (" ..." if len(outcome.kept_fp32) > 8 else ""))
-    for line in variant.gate.report_lines(variant.path.name):
-        log(line)
-    return outcome.model
-
-
-def _build_int8(fp32, manifest, settings, reference, gates, variant, log):
-    import onnx
-
-    from ganedge.export.batching import static_batch_of
-    from ganedge.export.precision import to_int8
-    from ganedge.export.rewrite import subpixel_convtranspose
-
-    base = onnx.ModelProto()
-    base.CopyFrom(fp32)
-    if settings.subpixel_rewrite:
-        records = subpixel_convtranspose(base)
-        variant.rewrites = [r.describe() for r in records]
-        for line in variant.rewrites:
-            log(f"  rewrite {line}")
-        if records and reference is not None:
-            _check_rewrite_exact(base, reference, gates, log)
-    log(f"  calibrating int8 on {settings.calibration_samples} random latents (seeds from {settings.calibration_seed})")
-    attempts = [settings] + ([dataclasses.replace(settings, per_channel=False)] if settings.per_channel else [])
-    for attempt in attempts:
-        try:
-            model = to_int8(base, manifest, attempt, fixed_batch=static_batch_of(fp32))
-        except Exception as exc:  # onnxruntime's quantizer raises assorted types on graphs it cannot handle
-            first = " ".join(str(exc).split())[:200] or type(exc).__name__
-            variant.skipped = f"onnxruntime's int8 quantizer failed on this graph ({type(exc).__name__}: {first})"
-            log(f"  int8 {'per-channel' if attempt.per_channel else 'per-tensor'}: {variant.skipped}")
-            continue
-        if not attempt.per_channel and settings.per_channel:
-            variant.rewrites.append("per-tensor weight scales (the quantizer failed per channel)")
-        variant.skipped = None
-        return model
-    return None
-
-
-def _check_rewrite_exact(model, reference, gates, log: Log) -> None:
-    """The rewrite must not change the fp32 function; a mismatch is a bug, not a user error."""
-    from ganedge.sdk.backends.onnxrt.loader import create_session
-    from ganedge.export.validate import validate_session
-
-    check = validate_session(create_session(model).session, reference, "fp32", gates, against=reference.against)
-    log(f"  rewritten fp32 graph vs {reference.against}: max diff {check.stats.max_abs:.3g}")
-    if not check.passed:
-        raise ValidationError(f"the sub-pixel rewrite changed the fp32 output (max diff {check.stats.max_abs:.3g}); "
-                              "please report this bug with the run's config.json")
-
-
-def _validate(variant: VariantResult, model, reference, gates, log: Log, name: str | None = None) -> None:
-    if reference is None:
-        return
-    from ganedge.sdk.backends.onnxrt.loader import create_session
-    from ganedge.export.validate import validate_session
-
-    t0 = time.perf_counter()
-    against = reference.against if variant.precision == "fp32" else f"fp32 {reference.against}"
-    variant.gate = validate_session(create_session(model).session, reference, variant.precision, gates, against=against)
-    variant.seconds += time.perf_counter() - t0
-    for line in variant.gate.report_lines(name or variant.path.name):
-        log(line)
-
-
-def _int8_fd(variant, fp32, model, manifest, settings, options, gates, log: Log, dataset_options=None) -> float | None:
-    from ganedge.sdk.backends.onnxrt.loader import create_session
-    from ganedge.export.quality import fd_comparison
-    from ganedge.export.validate import grade_fd
-
-    n = options.fd_samples or settings.fd_samples
-    if options.fd:
-        fd = fd_comparison(create_session(fp32).session, create_session(model).session, manifest, n, log, dataset_options)
-    else:
-        fd = {"fd": None, "fd_reference": None, "increase": None, "n": 0, "note": "skipped (--no-fd)"}
-    grade_fd(variant.gate, fd, gates)
-    log(variant.gate.checks[-1].line())
-    return fd.get("fd_reference")
-
-
 def _write_all(result: ExportResult, built: dict, manifest: Manifest, options: ExportOptions, opset: int,
                weights: str, fp32_fd: float | None, log: Log) -> None:
     from ganedge.export.lint import lint_tensorrt
@@ -429,6 +240,8 @@ def _write_all(result: ExportResult, built: dict, manifest: Manifest, options: E
                         "rewrites": variant.rewrites, "batch": result.batch, "fixed_batch": result.fixed_batch}
         if variant.kept_fp32:
             export_facts["kept_fp32"] = variant.kept_fp32
+        if variant.speed is not None:
+            export_facts["int8_speed"] = variant.speed.to_dict()
         if variant.gate is not None:
             export_facts["psnr_db"] = variant.gate.to_dict()["psnr_db"]
             export_facts["max_abs_error"] = variant.gate.stats.max_abs

@@ -1,14 +1,14 @@
-"""Per-architecture export settings: opset, gates, and what each precision is worth there.
+"""Per-architecture export settings: opset, gates, and how each precision is built there.
 
 One place (after Optimum's per-model ``OnnxConfig``): the exporter is generic over
 generators and reads everything architecture-specific from here. ``Gates`` holds the default
 tolerances (docs/contract.md, "Precision gates"); every one can be overridden per call
 (``--atol``, ``--min-psnr``, ...), and the report always names the value that was applied.
 
-``int8_offered`` is a measured fact, not a guess: static int8 is only written where it beat
-fp32 side by side on CPU (``ganedge bench model.onnx model.int8.onnx``, interleaved in one process;
-numbers in the comment of each entry, and the full table in bench/README.md).
-Framework-free on purpose, so ``inspect`` and the CLI's help read it without torch.
+Whether int8 is worth offering is not a setting: it depends on the CPU and the installed
+runtimes as much as on the architecture, so it is measured on the machine at hand at export
+time (``ganedge.export.int8_speed``). Framework-free on purpose, so ``inspect`` and the CLI's
+help read it without torch.
 """
 
 from __future__ import annotations
@@ -65,9 +65,6 @@ class ExportSettings:
     # Validation: one batch per size, consecutive seeds (1 + 7 + 64 = 72 images).
     validation_batch_sizes: tuple[int, ...] = (1, 7, 64)
     first_seed: int = 0
-    # int8: offered only where it was measured faster than fp32 on CPU.
-    int8_offered: bool = True
-    int8_not_offered_reason: str = ""
     subpixel_rewrite: bool = True  # ConvTranspose -> Conv + DepthToSpace before quantizing
     calibration_samples: int = 256
     calibration_seed: int = 1_000_000  # far from the validation seeds, so the gate is not graded on its own calibration
@@ -86,28 +83,16 @@ class ExportSettings:
 
 
 _SETTINGS = {
-    # DCGAN: stride-2 ConvTranspose stack. Plain static int8 is slower than fp32 in onnxruntime
-    # (its ConvTranspose has no fast int8 kernel); after the sub-pixel rewrite int8 won at every
-    # size measured: dcgan-32 x1.18 (batch 1) / x1.45 (batch 64), dcgan-64 x1.10 / x1.39.
+    # DCGAN: stride-2 ConvTranspose stack. onnxruntime has no fast int8 ConvTranspose, so before
+    # quantizing, each is rewritten as an exactly equivalent Conv + DepthToSpace (int8 then measured
+    # x1.18 at batch 1 / x1.45 at batch 64 for dcgan-32 on onnxruntime, AVX2 box; slower without it).
     "dcgan": ExportSettings(arch="dcgan"),
-    # MLP: three Gemms. Measured side by side (interleaved, one process; mlp-32, width 128, three runs on the
-    # shared 2-core box): int8 with the pixel layer kept in float lost at batch 1 (-14..-26%) and tied
-    # at batch 64; quantizing every layer still lost at batch 1 (-4..-28%), won at batch 64
-    # (+18..29%, noise 5-20%) and left PSNR at 32 dB, just above the gate. No dependable win.
-    "mlp": ExportSettings(
-        arch="mlp",
-        subpixel_rewrite=False,
-        int8_offered=False,
-        int8_not_offered_reason=(
-            "int8 is not offered for the mlp architecture: in side-by-side CPU benchmarks its int8 Gemms were "
-            "slower than fp32 at batch 1 and gained at batch 64 only with every layer quantized, at 32 dB PSNR; "
-            "export fp32 or fp16 instead"
-        ),
-    ),
-    # SN-ResNet: Conv + nearest Resize, no ConvTranspose (the rewrite finds nothing to do). Measured
-    # side by side (resnet-32, width 64): int8 x1.29 at batch 1, x1.36 at batch 64 (noise 14-37%),
-    # PSNR 33.8 dB against fp32 (above the 30 dB gate, below DCGAN's ~60 dB: residual adds quantize
-    # less gracefully), so int8 is offered and its gate (PSNR + FD) decides per model.
+    # MLP: three Gemms, nothing to rewrite. Its int8 gained nothing on onnxruntime on an AVX2 box
+    # (batch 1 -14..-26%, batch 64 level): export time measures it anew on each machine.
+    "mlp": ExportSettings(arch="mlp", subpixel_rewrite=False),
+    # SN-ResNet: Conv + nearest Resize, no ConvTranspose (the rewrite finds nothing to do); int8 PSNR
+    # ~34 dB against fp32 (residual adds quantize less gracefully than DCGAN's ~60 dB), so the gate
+    # (PSNR + FD) decides per model.
     "resnet": ExportSettings(arch="resnet"),
 }
 
@@ -129,7 +114,7 @@ def check_opset(opset: int) -> int:
 
 
 # Generators trained elsewhere (module references, adopted ONNX files): nothing is known about their
-# structure ahead of time, so every precision is offered and each model's own gate decides.
+# structure ahead of time; each model's own gate (and, for int8, its measured speed) decides.
 FOREIGN = ExportSettings(arch="foreign")
 
 

@@ -100,7 +100,7 @@ def missing_extra(exc: ModuleNotFoundError, what: str) -> MissingExtraError | No
     provider = OPTIONAL_MODULES.get(top)
     if provider is None:
         return None
-    if name != top and _installed(top):
+    if name != top and is_installed(top):
         # The package is there but a piece of it is not: a broken or too old install, not a missing extra.
         return MissingExtraError(f"{what} needs {name}, which the installed {provider.distribution} lacks (too old "
                                  f"or broken?); upgrade it: pip install -U {provider.distribution}", top, provider)
@@ -126,7 +126,7 @@ def require_all(modules: Iterable[str], what: str) -> None:
     by_extra: dict[str, tuple[str, Provider]] = {}  # the first missing package of each extra
     for module in modules:
         top = module.partition(".")[0]
-        if not _installed(top):
+        if not is_installed(top):
             provider = OPTIONAL_MODULES[top]
             by_extra.setdefault(provider.extra, (top, provider))
     if not by_extra:
@@ -138,8 +138,9 @@ def require_all(modules: Iterable[str], what: str) -> None:
     raise MissingExtraError(f"{what} needs {packages} ({hint})", first, provider)
 
 
-def _installed(top: str) -> bool:
+def is_installed(module: str) -> bool:
+    """Whether ``module``'s top-level package can be imported (found, not imported)."""
     try:
-        return importlib.util.find_spec(top) is not None
-    except (ImportError, ValueError):
+        return importlib.util.find_spec(module.partition(".")[0]) is not None
+    except (ImportError, ValueError):  # ValueError: in sys.modules as None (made unimportable)
         return False

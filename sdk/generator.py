@@ -68,11 +68,13 @@ def _check_count(n: Any) -> int:
 class Generator:
     """A loaded generator. Build one with :func:`ganedge.sdk.load`."""
 
-    def __init__(self, runner: Runner, source: str | None = None, selection: str | None = None):
+    def __init__(self, runner: Runner, source: str | None = None, selection: str | None = None,
+                 selection_details: dict[str, Any] | None = None):
         self._runner = runner
         self.manifest: Manifest = runner.manifest
         self.source = source
         self._selection = selection  # how load() chose the backend, for backend_info
+        self._selection_details = selection_details  # backend="auto": candidates and measured figures
         self._state = threading.Condition()
         self._active = 0
         self._closed = False
@@ -103,6 +105,8 @@ class Generator:
         info["artifact"] = self.source
         if self._selection:
             info["selected"] = self._selection
+        if self._selection_details:
+            info["auto"] = dict(self._selection_details)
         return info
 
     def describe(self) -> dict[str, Any]:

@@ -58,6 +58,19 @@ def pytest_configure(config):
                                 "run pytest outside the checkout with --import-mode=append (bench/gpu_check.sh does)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_user_cache(tmp_path_factory):
+    """The SDK caches measurements per user (ganedge.usercache): keep the suite's out of ~/.cache, and
+    start every run cold so the measuring code runs. Subprocesses inherit the variable."""
+    before = os.environ.get("GANEDGE_CACHE_DIR")
+    os.environ["GANEDGE_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "user-cache")
+    yield Path(os.environ["GANEDGE_CACHE_DIR"])
+    if before is None:
+        os.environ.pop("GANEDGE_CACHE_DIR", None)
+    else:
+        os.environ["GANEDGE_CACHE_DIR"] = before
+
+
 def _cuda_available() -> bool:
     try:
         import torch

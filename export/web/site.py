@@ -21,7 +21,6 @@ import html
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from ganedge import __version__
 from ganedge.errors import ArtifactError, BadInputError, OutputError
 from ganedge.artifacts.manifest import ONNX_METADATA_KEY, Manifest
 from ganedge.artifacts.trt_sidecar import ENGINE_SUFFIXES
+from ganedge.fsutil import atomic_dir
 
 from ganedge.export.web.runtime import OrtWeb, find_ort_web
 
@@ -126,22 +126,8 @@ def build_site(model: str | os.PathLike, output: str | os.PathLike, options: Web
     replacing = check_target(site, options.force)
     ort_web = find_ort_web(options.ort_web)
     model_bytes, manifest, converted = _model_bytes(model_path, manifest, options.precision)
-    parent = site.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{site.name}.", suffix=".tmp", dir=parent))
-    except OSError as exc:
-        raise OutputError(f"cannot create a folder beside {site}: {exc.strerror or exc}") from None
-    try:
+    with atomic_dir(site, replace=site.exists()) as staging:  # an empty folder or one of our sites (checked above)
         files = _write_files(staging, model_bytes, manifest, ort_web, options.title)
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; a web server user may need to read it
-        _swap_into_place(staging, site, replacing)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise OutputError(f"cannot write {site}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return SiteResult(site=site, files=files, manifest=manifest, ort_version=ort_web.version, replaced=replacing,
                       converted=converted)
 
@@ -186,35 +172,10 @@ def _write_files(folder: Path, model_bytes: bytes, manifest: Manifest, ort_web: 
               "files": files}
     (folder / SITE_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     files[SITE_FILE] = (folder / SITE_FILE).stat().st_size
-    for path in folder.rglob("*"):
-        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
     return files
-
-
-def _swap_into_place(staging: Path, site: Path, replacing: bool) -> None:
-    if not replacing:
-        if site.exists():  # an empty folder: rename() onto it is atomic on POSIX
-            site.rmdir()
-        os.replace(staging, site)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{site.name}.", suffix=".old", dir=staging.parent))
-    old.rmdir()
-    os.replace(site, old)  # two renames: the gap between them is the only moment without a site
-    try:
-        os.replace(staging, site)
-    except OSError:
-        os.replace(old, site)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _sha256(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
-
-
-def _umask() -> int:
-    from ganedge.fsutil import _UMASK
-
-    return _UMASK

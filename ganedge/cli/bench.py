@@ -52,11 +52,13 @@ def _check_outputs(paths: dict[str, Path | None], plot: Path | None) -> None:
 
 @click.command("bench")
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...", type=click.Path(path_type=Path))
-@click.option("--backends", default=",".join(BACKEND_NAMES), show_default=True, metavar="LIST",
-              help="Backends to include (each MODEL runs on its own: .onnx onnxruntime, .engine tensorrt, run dir torch).")
+@click.option("--backends", default=None, metavar="LIST",
+              help="Backends to include, of " + ",".join(BACKEND_NAMES) + ": .onnx runs on onnxruntime (and on "
+                   "openvino when listed), .engine on tensorrt, a run dir on torch  [default: each MODEL on its own]")
 @click.option("--precisions", default="fp32,bf16", show_default=True, metavar="LIST",
-              help="torch backend precisions for run dirs (fp32, bf16; fp16 on CUDA). ONNX files and engines "
-                   "run at the precision they were exported with.")
+              help="Precisions for run dirs on torch (fp32, bf16; fp16 on CUDA) and for fp32/fp16 ONNX files on "
+                   "openvino (fp32, bf16 where the CPU executes it natively). onnxruntime and TensorRT run a file "
+                   "at the precision it was exported with; openvino runs an int8 file once (float layers: auto).")
 @click.option("--modes", default="eager", show_default=True, metavar="LIST",
               help="Run dirs and TensorRT engines: eager and/or graphs (CUDA graphs, captured per batch size; CUDA only).")
 @click.option("--batch-sizes", default="1,8,64", show_default=True, metavar="LIST", help="Images per call.")
@@ -125,13 +127,14 @@ def bench(models, backends, precisions, modes, batch_sizes, duration, warmup, mi
       ganedge bench runs/scenes --device cuda --precisions fp32,bf16,fp16 --modes eager,graphs
       ganedge bench model.onnx model.int8.onnx --no-cold-start --no-roofline   # int8 vs fp32, side by side
       ganedge bench my_gan/models.py:build_generator g.onnx g.fp16.onnx --latent-dim 512 --weights G.safetensors
+      ganedge bench runs/scenes model.onnx model.int8.onnx --backends torch,onnxruntime,openvino --threads 1
     """
     from ganedge.bench.core import BenchConfig, run_bench
     from ganedge.bench.report import format_table, to_json, write_reports
 
     config = BenchConfig(
         models=tuple(str(m) for m in models),
-        backends=parse_list(backends, "--backends", BACKEND_NAMES),
+        backends=parse_list(backends, "--backends", BACKEND_NAMES) if backends else (),
         precisions=parse_list(precisions, "--precisions", PRECISION_CHOICES),
         modes=parse_list(modes, "--modes", MODE_CHOICES),
         batch_sizes=parse_batch_sizes(batch_sizes), duration_s=duration, warmup_s=warmup, min_calls=min_calls,

@@ -56,7 +56,8 @@ def _check_installed(model: Path, backend: str, mp4: bool) -> None:
 @click.option("--mode", default="slerp", show_default=True, metavar="slerp|lerp",
               help="With --walk/--interp-grid: spherical or linear interpolation of the latents.")
 @click.option("--backend", type=click.Choice(BACKEND_CHOICES), default="auto", show_default=True,
-              help="auto picks by the model's type: onnxruntime for .onnx, tensorrt for .engine/.plan, torch for a run dir.")
+              help="auto picks by the model's type: onnxruntime for .onnx (or the fastest CPU runtime measured, "
+                   "with --precision), tensorrt for .engine/.plan, torch for a run dir.")
 @click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
               help="Where to run; auto uses a GPU when the installed backend can.")
 @click.option("--truncation", type=float, default=1.0, show_default=True, metavar="PSI",
@@ -72,8 +73,11 @@ def _check_installed(model: Path, backend: str, mp4: bool) -> None:
               help="Grid columns  [default: near-square]")
 @click.option("--threads", type=click.IntRange(min=1), default=None, metavar="N",
               help="CPU threads for the backend  [default: the cores this process may use]")
-@click.option("--precision", type=click.Choice(("fp32", "bf16", "fp16")), default=None,
-              help="Compute precision of the torch backend (run directories)  [default: fp32]")
+@click.option("--precision", type=click.Choice(("fp32", "bf16", "fp16", "auto")), default=None,
+              help="Compute precision: torch (run directories) fp32|bf16|fp16; openvino fp32|bf16|auto; with "
+                   "--backend auto on an .onnx file, any of fp32|bf16|auto lets auto time the CPU runtimes "
+                   "(images then agree within the precision gates, not bit for bit across batch sizes)  "
+                   "[default: fp32, onnxruntime for .onnx]")
 @click.option("--overwrite", is_flag=True, help="With --outdir: render every seed, even those already written.")
 @module_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object describing what was written.")
@@ -101,18 +105,61 @@ def sample(model: Path, seeds: list[int], output: Path | None, outdir: Path | No
       ganedge sample model.onnx --interp-grid 0-7 --steps 8 -o interp.png
     """
     from ganedge import sdk
-    from ganedge.errors import BadInputError
-    from ganedge.fsutil import ensure_writable_dir
-    from ganedge.images import image_format, save_grid, save_png
     from ganedge.models.reference import looks_like_reference
 
     _check_modes(click.get_current_context(), walk, interp_grid)
     walk, interp_grid = _seed_list(walk), _seed_list(interp_grid)  # errors in one line, as the SDK's
+    _check_installed(model, backend, mp4=walk is not None and output is not None and output.suffix.lower() == ".mp4")
+    _check_request(seeds, output, outdir, walk, interp_grid, frames, steps, fps)
+    todo, skipped = seeds, 0
+    if outdir is not None and walk is None:
+        unique = list(dict.fromkeys(seeds))  # a seed listed twice is one file
+        todo = unique if overwrite else [s for s in unique if not (outdir / seed_filename(s)).is_file()]
+        skipped = len(unique) - len(todo)
+
+    options = {"precision": precision} if precision else {}
+    if looks_like_reference(str(model)):
+        options.update(module_load_options(latent_dim, weights, num_classes, output_range, class_names_file))
+    started = time.perf_counter()
+    with sdk.load(str(model), backend=backend, device=device, threads=threads, **options) as g:
+        _check_label(g, model, label)
+        where = {"output": str(output) if output is not None else None,
+                 "outdir": str(outdir) if outdir is not None else None}
+        if walk is not None or interp_grid is not None:
+            args = dict(frames=frames, loop=loop, fps=fps, steps=steps, mode=mode, truncation=truncation,
+                        batch_size=batch_size, output=output, outdir=outdir, upscale=upscale, quiet=as_json)
+            report = _motion(g, walk, interp_grid, label, args)
+            report.update({"model": str(model), "backend": g.backend, "device": g.device, "precision": g.precision,
+                           **where})
+            click.echo(json.dumps(report, sort_keys=True) if as_json else _motion_line(report))
+            return
+        draw = dict(batch_size=batch_size, truncation=truncation, labels=parse_label(g.manifest, label))
+        written = _render_stills(g, seeds, todo, output, outdir, draw, cols=cols, upscale=upscale)
+        info = g.backend_info
+    seconds = time.perf_counter() - started
+
+    report = {"model": str(model), "backend": info["backend"], "device": info["device"],
+              "precision": info["precision"], "seeds": len(seeds), "images_rendered": len(todo),
+              "skipped_existing": skipped, "seconds": round(seconds, 3), **where, "files_written": written}
+    if as_json:
+        click.echo(json.dumps(report, sort_keys=True))
+        return
+    target = f"grid {output}" if output is not None else f"{written} PNGs in {outdir}"
+    extra = f" (skipped {skipped} already there)" if skipped else ""
+    click.echo(f"wrote {target}{extra}: {len(todo)} images with {info['backend']} on {info['device']} "
+               f"({info['precision']}) in {seconds:.2f} s")
+
+
+def _check_request(seeds, output, outdir, walk, interp_grid, frames: int, steps: int, fps: float) -> None:
+    """Everything about the request that can fail before the model loads, in one line each."""
+    from ganedge.errors import BadInputError
+    from ganedge.fsutil import ensure_writable_dir
+    from ganedge.images import image_format
+
     if walk is not None and frames < 1:
         raise BadInputError(f"--frames must be >= 1 (frames from one seed to the next), got {frames}")
     if interp_grid is not None and steps < 2:
         raise BadInputError(f"--steps must be >= 2 (both seeds are in every row), got {steps}")
-    _check_installed(model, backend, mp4=walk is not None and output is not None and output.suffix.lower() == ".mp4")
     if walk is not None:
         from ganedge.cli.sample_motion import check_walk_output
 
@@ -125,62 +172,33 @@ def sample(model: Path, seeds: list[int], output: Path | None, outdir: Path | No
     if output is not None and len(seeds) > MAX_GRID_IMAGES:
         raise BadInputError(f"a grid of {len(seeds)} images is too large (max {MAX_GRID_IMAGES}); use --outdir")
     ensure_writable_dir(outdir if outdir is not None else (output.parent if str(output.parent) else Path(".")))
-    todo, skipped = seeds, 0
-    if outdir is not None and walk is None:
-        unique = list(dict.fromkeys(seeds))  # a seed listed twice is one file
-        todo = unique if overwrite else [s for s in unique if not (outdir / seed_filename(s)).is_file()]
-        skipped = len(unique) - len(todo)
 
-    options = {"precision": precision} if precision else {}
-    if looks_like_reference(str(model)):
-        options.update(module_load_options(latent_dim, weights, num_classes, output_range, class_names_file))
-    started = time.perf_counter()
-    with sdk.load(str(model), backend=backend, device=device, threads=threads, **options) as g:
-        classes = g.manifest.num_classes
-        if classes and label is None:
-            names = f"; classes: {', '.join(g.manifest.class_names)}" if g.manifest.class_names else ""
-            raise BadInputError(f"{model} is conditional on {classes} classes: pass --label K (0..{classes - 1})"
-                                f"{names}")
-        if not classes and label is not None:
-            raise BadInputError(f"--label is for conditional models; {model} is unconditional")
-        if walk is not None or interp_grid is not None:
-            args = dict(frames=frames, loop=loop, fps=fps, steps=steps, mode=mode, truncation=truncation,
-                        batch_size=batch_size, output=output, outdir=outdir, upscale=upscale, quiet=as_json)
-            report = _motion(g, walk, interp_grid, label, args)
-            report.update({"model": str(model), "backend": g.backend, "device": g.device, "precision": g.precision,
-                           "output": str(output) if output is not None else None,
-                           "outdir": str(outdir) if outdir is not None else None})
-            click.echo(json.dumps(report, sort_keys=True) if as_json else _motion_line(report))
-            return
-        label = parse_label(g.manifest, label)
-        written = 0
-        if output is not None:
-            images = g.sample_seeds(seeds, batch_size=batch_size, truncation=truncation, labels=label)
-            save_grid(output, images, cols=cols, upscale=upscale)
-            written = 1
-        else:
-            step = batch_size or 64
-            for i in range(0, len(todo), step):  # bounded memory: one batch of images at a time
-                chunk = todo[i:i + step]
-                images = g.sample_seeds(chunk, batch_size=batch_size, truncation=truncation, labels=label)
-                for seed, image in zip(chunk, images):
-                    save_png(outdir / seed_filename(seed), image, upscale=upscale)
-                written += len(chunk)
-        info = g.backend_info
-    seconds = time.perf_counter() - started
 
-    report = {"model": str(model), "backend": info["backend"], "device": info["device"],
-              "precision": info["precision"], "seeds": len(seeds), "images_rendered": len(todo),
-              "skipped_existing": skipped, "seconds": round(seconds, 3),
-              "output": str(output) if output is not None else None,
-              "outdir": str(outdir) if outdir is not None else None, "files_written": written}
-    if as_json:
-        click.echo(json.dumps(report, sort_keys=True))
-        return
-    where = f"grid {output}" if output is not None else f"{written} PNGs in {outdir}"
-    extra = f" (skipped {skipped} already there)" if skipped else ""
-    click.echo(f"wrote {where}{extra}: {len(todo)} images with {info['backend']} on {info['device']} "
-               f"({info['precision']}) in {seconds:.2f} s")
+def _check_label(g, model, label) -> None:
+    from ganedge.errors import BadInputError
+
+    classes = g.manifest.num_classes
+    if classes and label is None:
+        names = f"; classes: {', '.join(g.manifest.class_names)}" if g.manifest.class_names else ""
+        raise BadInputError(f"{model} is conditional on {classes} classes: pass --label K (0..{classes - 1}){names}")
+    if not classes and label is not None:
+        raise BadInputError(f"--label is for conditional models; {model} is unconditional")
+
+
+def _render_stills(g, seeds, todo, output, outdir, draw: dict, cols, upscale: int) -> int:
+    """A grid of ``seeds`` at ``output``, or one PNG per seed of ``todo`` in ``outdir``; files written."""
+    from ganedge.images import save_grid, save_png
+
+    if output is not None:
+        save_grid(output, g.sample_seeds(seeds, **draw), cols=cols, upscale=upscale)
+        return 1
+    written, step = 0, draw["batch_size"] or 64
+    for i in range(0, len(todo), step):  # bounded memory: one batch of images at a time
+        chunk = todo[i:i + step]
+        for seed, image in zip(chunk, g.sample_seeds(chunk, **draw)):
+            save_png(outdir / seed_filename(seed), image, upscale=upscale)
+        written += len(chunk)
+    return written
 
 
 MOTION_ONLY = {"frames": "--walk", "loop": "--walk", "fps": "--walk", "steps": "--interp-grid",

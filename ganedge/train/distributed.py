@@ -9,6 +9,7 @@ Rank 0 alone writes the run directory; the others wait at barriers.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,4 +119,11 @@ def shutdown(ctx: DistContext) -> None:
         import torch.distributed as dist
 
         if dist.is_initialized():
-            dist.destroy_process_group()
+            # On a clean exit every rank leaves together: a rank tearing gloo down while its peer's last
+            # collective is still in flight aborts the peer ("terminate called without an active exception",
+            # seen under load). Not while an error propagates: the failed peer may never reach the barrier.
+            try:
+                if sys.exc_info()[0] is None:
+                    dist.barrier()
+            finally:
+                dist.destroy_process_group()

@@ -270,28 +270,7 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
         device = f"cuda:{ctx.local_rank}"
     threads = configure_threads(ctx.local_world_size, threads)
 
-    # Rank 0 prepares the folder; any error reaches every rank, so none waits forever.
-    run, checkpoint, error = None, None, None
-    try:
-        if dataset is None:
-            dataset = load_run_dataset(config)
-        check_dataset_fits(config, dataset)
-        if config.train.batch_size % ctx.world_size:
-            raise ConfigError(f"--batch-size {config.train.batch_size} must be a multiple of the {ctx.world_size} "
-                              "processes")
-        if not resume and config.model.num_classes and config.model.class_names is None and dataset.class_names:
-            # A caller's config built without them: the run still records what each class is.
-            config = dataclasses.replace(config, model=dataclasses.replace(config.model,
-                                                                           class_names=dataset.class_names))
-        if ctx.is_main:
-            run = RunDir.open(run_dir) if resume else RunDir.create(run_dir, config)
-            if resume:
-                checkpoint = run.latest_checkpoint()
-    except GanEdgeError as exc:
-        error = exc
-    ctx.raise_if_any_failed(error)
-    folder = ctx.broadcast(None if checkpoint is None else str(checkpoint[0]))
-
+    config, dataset, run, folder = _prepare(config, run_dir, resume, dataset, ctx)
     t = config.train
     trainer = _Trainer(config, run, dataset, ctx, device, threads, on_log, should_stop)
     if folder is not None:
@@ -332,6 +311,32 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
                        world_size=ctx.world_size, threads=threads,
                        omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", ""), g_digest=digests[0], rank_digests=digests,
                        estimate=None if estimated is None else estimated.to_dict())
+
+
+def _prepare(config: RunConfig, run_dir, resume: bool, dataset: Any, ctx: DistContext):
+    """(config, dataset, RunDir or None, checkpoint folder to restore or None): the dataset loaded if none
+    was given, and rank 0 prepares the folder; any error reaches every rank, so none waits forever."""
+    run, checkpoint, error = None, None, None
+    try:
+        if dataset is None:
+            dataset = load_run_dataset(config)
+        check_dataset_fits(config, dataset)
+        if config.train.batch_size % ctx.world_size:
+            raise ConfigError(f"--batch-size {config.train.batch_size} must be a multiple of the {ctx.world_size} "
+                              "processes")
+        if not resume and config.model.num_classes and config.model.class_names is None and dataset.class_names:
+            # A caller's config built without them: the run still records what each class is.
+            config = dataclasses.replace(config, model=dataclasses.replace(config.model,
+                                                                           class_names=dataset.class_names))
+        if ctx.is_main:
+            run = RunDir.open(run_dir) if resume else RunDir.create(run_dir, config)
+            if resume:
+                checkpoint = run.latest_checkpoint()
+    except GanEdgeError as exc:
+        error = exc
+    ctx.raise_if_any_failed(error)
+    folder = ctx.broadcast(None if checkpoint is None else str(checkpoint[0]))
+    return config, dataset, run, folder
 
 
 def _estimate(trainer: _Trainer, start_step: int, stream: Any):

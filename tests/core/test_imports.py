@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "onnx", "onnxruntime", "tensorrt", "matplotlib", "safetensors", "sklearn")
+HEAVY = ("torch", "onnx", "onnxruntime", "openvino", "tensorrt", "matplotlib", "safetensors", "sklearn")
 
 
 @pytest.mark.parametrize("module", ["ganedge", "ganedge.sdk", "ganedge.cli.main", "ganedge.latents",

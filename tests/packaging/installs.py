@@ -4,8 +4,8 @@ and every command run there. Shared by tests/packaging and ``python -m tests.pac
 Offline and quick: the wheel is built from a copy of the checkout without build isolation, and
 its dependencies come from the wheels already on this machine — the file:// indexes and local
 find-links of pip's own configuration (``pip config list``), or the folders in
-``GANEDGE_WHEELHOUSE`` — not from the network, unless the machine has none or
-``GANEDGE_WHEELHOUSE=online`` says so.
+``GANEDGE_WHEELHOUSE`` — not from the network, unless the machine lacks one of them (then pip's
+own configuration is used for that install) or ``GANEDGE_WHEELHOUSE=online`` says so.
 The virtualenvs have no pip of their own (``venv --without-pip``, a quarter of a second); the
 test process's pip installs into them with ``--python``. An install with more extras is made by
 installing the wheel again with them into the venv of the smaller install, after its commands
@@ -133,14 +133,20 @@ class Install:
         self.extras = tuple(sorted(set(self.extras) | set(extras)))
         spec = f"{self.wheel}[{','.join(self.extras)}]" if self.extras else str(self.wheel)
         started = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", "--python", str(self.python), "install", "-q", "--no-compile",
-             "--disable-pip-version-check", *self.sources, "-c", str(REPO / "constraints.txt"), spec],
-            capture_output=True, text=True)
+        result = self._pip_install(spec, self.sources)
+        where = "local wheels" if self.sources else "pip's index"
+        if result.returncode != 0 and self.sources and not os.environ.get("GANEDGE_WHEELHOUSE"):
+            # A package this machine has no wheel of (it came from the index): pip's own configuration.
+            result, where = self._pip_install(spec, []), "pip's index (not all wheels are on this machine)"
         if result.returncode != 0:
             raise RuntimeError(f"pip install {spec} failed:\n{result.stderr[-3000:]}")
-        self.log.append(f"{self.label}: installed in {time.perf_counter() - started:.1f} s")
+        self.log.append(f"{self.label}: installed in {time.perf_counter() - started:.1f} s from {where}")
         return self
+
+    def _pip_install(self, spec: str, sources: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pip", "--python", str(self.python), "install", "-q",
+                               "--no-compile", "--disable-pip-version-check", *sources,
+                               "-c", str(REPO / "constraints.txt"), spec], capture_output=True, text=True)
 
     def run(self, args: tuple[str, ...], cwd: Path, timeout: float = 180) -> Outcome:
         """``ganedge ARGS`` through the install's console script, from ``cwd`` (never the checkout)."""

@@ -23,6 +23,7 @@ PLAN = (
     ("ganedge", "light", ()),
     ("[cpu]", "light", ("cpu",)),
     ("[cpu,video]", "light", ("video",)),
+    ("[openvino]", "openvino", ("openvino",)),
     ("[train]", "full", ("train",)),
     ("[train,cpu]", "full", ("cpu",)),
 )
@@ -53,20 +54,20 @@ INVOCATIONS: dict[str, tuple[str, ...]] = {
 # What each invocation must do in each column of PLAN: "works", "needs EXTRA" (exit 2, one line with
 # the pip install), or "error" (exit 2, one line naming something pip cannot install).
 EXPECTED: dict[str, tuple[str, ...]] = {
-    #                      ganedge            [cpu]          [cpu,video]    [train]            [train,cpu]
-    "train":              ("needs train",     "needs train", "needs train", "works",           "works"),
-    "eval":               ("needs train,cpu", "needs train", "needs train", "needs cpu",       "works"),
-    "export onnx":        ("needs train,cpu", "needs train", "needs train", "needs cpu",       "works"),
-    "export trt":         ("needs gpu",       "needs gpu",   "needs gpu",   "needs gpu",       "needs gpu"),
-    "export triton":      ("needs cpu",       "works",       "works",       "needs cpu",       "works"),
-    "export web":         ("works",           "works",       "works",       "works",           "works"),
-    "sample":             ("needs cpu",       "works",       "works",       "needs cpu",       "works"),
-    "sample --walk .mp4": ("needs cpu,video", "needs video", "works",       "needs cpu,video", "needs video"),
-    "generate":           ("needs cpu",       "works",       "works",       "needs cpu",       "works"),
-    "generate --ray":     ("needs cpu,ray",   "needs ray",   "needs ray",   "needs cpu,ray",   "needs ray"),
-    "verify":             ("needs cpu",       "works",       "works",       "needs cpu",       "works"),
-    "inspect":            ("works",           "works",       "works",       "works",           "works"),
-    "bench":              ("needs cpu",       "works",       "works",       "needs cpu",       "works"),
+    #                      ganedge            [cpu]          [cpu,video]    [openvino]         [train]            [train,cpu]
+    "train":              ("needs train",     "needs train", "needs train", "needs train",     "works",           "works"),
+    "eval":               ("needs train,cpu", "needs train", "needs train", "needs train",     "needs cpu",       "works"),
+    "export onnx":        ("needs train,cpu", "needs train", "needs train", "needs train,cpu", "needs cpu",       "works"),
+    "export trt":         ("needs gpu",       "needs gpu",   "needs gpu",   "needs gpu",       "needs gpu",       "needs gpu"),
+    "export triton":      ("needs cpu",       "works",       "works",       "needs cpu",       "needs cpu",       "works"),
+    "export web":         ("works",           "works",       "works",       "works",           "works",           "works"),
+    "sample":             ("needs cpu",       "works",       "works",       "works",           "needs cpu",       "works"),
+    "sample --walk .mp4": ("needs cpu,video", "needs video", "works",       "needs video",     "needs cpu,video", "needs video"),
+    "generate":           ("needs cpu",       "works",       "works",       "works",           "needs cpu",       "works"),
+    "generate --ray":     ("needs cpu,ray",   "needs ray",   "needs ray",   "needs ray",       "needs cpu,ray",   "needs ray"),
+    "verify":             ("needs cpu",       "works",       "works",       "works",           "needs cpu",       "works"),
+    "inspect":            ("works",           "works",       "works",       "works",           "works",           "works"),
+    "bench":              ("needs cpu",       "works",       "works",       "needs cpu",       "needs cpu",       "works"),
 }
 
 

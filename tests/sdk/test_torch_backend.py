@@ -54,6 +54,20 @@ def test_bf16_on_cpu_runs_and_stays_close(models):
         assert np.abs(a - b).mean() < 8  # bf16 keeps 8 bits of mantissa: close, not equal
 
 
+def test_bf16_on_cpu_reports_the_hardware_and_keeps_seeds_batch_invariant(models):
+    from ganedge.cpu_features import cpu_features
+    from ganedge.images import psnr
+
+    native = cpu_features().native_bf16
+    with sdk.load(models["dcgan_run"], precision="bf16") as bf16, sdk.load(models["dcgan_run"]) as fp32:
+        info = bf16.backend_info
+        assert info["native_bf16"] is native and info["matrix_units"]
+        # Where bf16 is native, conv/linear weights are stored in bf16 once; elsewhere it says bf16 is slow.
+        assert (info["bf16_weight_layers"] > 0) if native else ("emulated" in info["bf16_note"])
+        assert psnr(fp32.sample(16, seed=9), bf16.sample(16, seed=9)) >= 40.0
+        np.testing.assert_array_equal(bf16.sample(1, seed=13)[0], bf16.sample(8, seed=6)[7])
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(precision="fp16", device="cpu"), BadInputError, "fp16 runs on CUDA only"),
     (dict(precision="int4"), BadInputError, "precision 'int4'"),

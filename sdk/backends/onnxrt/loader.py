@@ -25,6 +25,7 @@ from ganedge.artifacts.onnx_meta import manifest_from_metadata
 from ganedge.cpu import machine_busy, usable_cores
 from ganedge.errors import ArtifactError, BackendUnavailableError, BadInputError, OutputError
 from ganedge.extras import require
+from ganedge.sdk.backends.graph_io import GraphArg, IoSpec, check_graph_io
 
 GPU_HINT = "pip install 'ganedge[gpu]' (onnxruntime-gpu; uninstall onnxruntime first)"
 PROVIDERS = ("auto", "cpu", "cuda", "tensorrt")
@@ -131,55 +132,14 @@ def read_session_manifest(session, path: Path) -> Manifest | None:
     return manifest_from_metadata(session.get_modelmeta().custom_metadata_map, where=path.name)
 
 
-@dataclass(frozen=True)
-class IoSpec:
-    """The graph's input/output names and numpy types, checked against the manifest."""
-
-    z_name: str
-    z_type: Any
-    out_name: str
-    out_type: Any
-    label_name: str | None = None
-    label_type: Any = None
-    fixed_batch: int | None = None  # the graph's static batch size; None when the batch is dynamic
-    label_input: str = "index"  # "index": int (n,) class indices; "onehot": float (n, K) class weights
+def _graph_args(args) -> list[GraphArg]:
+    return [GraphArg(arg.name, tuple(d if isinstance(d, int) and d >= 0 else None for d in arg.shape),
+                     NUMPY_TYPES.get(arg.type), arg.type) for arg in args]
 
 
 def check_io(session, manifest: Manifest, path: Path) -> IoSpec:
-    """Check the manifest against the graph's inputs and output; return their names and dtypes."""
-    m = manifest
-    inputs = {arg.name: arg for arg in session.get_inputs()}
-    outputs = {arg.name: arg for arg in session.get_outputs()}
-    where = f"{path.name}: the manifest does not match the graph"
-    wanted = list(m.inputs[:2] if m.conditional else m.inputs[:1])
-    if len(wanted) != (2 if m.conditional else 1) or sorted(wanted) != sorted(inputs):
-        raise ArtifactError(f"{where} (manifest inputs {list(m.inputs)}, num_classes {m.num_classes}; "
-                            f"graph inputs {sorted(inputs)})")
-    if m.output not in outputs:
-        raise ArtifactError(f"{where} (manifest output {m.output!r}; graph outputs {sorted(outputs)})")
-    z, out = inputs[wanted[0]], outputs[m.output]
-    z_ok = len(z.shape) == 2 and (z.shape[1] == m.latent_dim or not isinstance(z.shape[1], int))
-    if z.type not in ("tensor(float)", "tensor(float16)") or not z_ok:
-        raise ArtifactError(f"{where} (input {z.name!r} is {z.type} {z.shape}; expected float (n, {m.latent_dim}))")
-    static = [d for d in out.shape[1:] if isinstance(d, int)]
-    if len(out.shape) != 4 or (len(static) == 3 and tuple(static) != tuple(m.image_shape)) \
-            or out.type not in ("tensor(float)", "tensor(float16)"):
-        raise ArtifactError(f"{where} (output {out.name!r} is {out.type} {out.shape}; "
-                            f"expected float (n, {', '.join(map(str, m.image_shape))}))")
-    batch = z.shape[0] if isinstance(z.shape[0], int) and z.shape[0] > 0 else None
-    if not m.conditional:
-        return IoSpec(z.name, NUMPY_TYPES[z.type], out.name, NUMPY_TYPES[out.type], fixed_batch=batch)
-    label = inputs[wanted[1]]
-    if label.type in ("tensor(int64)", "tensor(int32)") and len(label.shape) == 1:
-        kind = "index"
-    elif label.type in ("tensor(float)", "tensor(float16)") and len(label.shape) == 2 \
-            and (label.shape[1] == m.num_classes or not isinstance(label.shape[1], int)):
-        kind = "onehot"  # class weights: whole classes one-hot, or blends of them
-    else:
-        raise ArtifactError(f"{where} (label input {label.name!r} is {label.type} {label.shape}; expected int64 (n,) "
-                            f"class indices or float (n, {m.num_classes}) class weights)")
-    return IoSpec(z.name, NUMPY_TYPES[z.type], out.name, NUMPY_TYPES[out.type], label.name, NUMPY_TYPES[label.type],
-                  label_input=kind, fixed_batch=batch)
+    """Check the manifest against the session's inputs and output (:func:`..graph_io.check_graph_io`)."""
+    return check_graph_io(_graph_args(session.get_inputs()), _graph_args(session.get_outputs()), manifest, path)
 
 
 def gpu_providers(ort, path: Path, provider: str, device_id: int, trt_fp16: bool,

@@ -1,7 +1,8 @@
 """torch runner: a generator module (loaded by :mod:`.loader`), eager on CPU or CUDA, optionally as CUDA graphs.
 
 CPU: ``inference_mode``, channels_last weights, fp32 or bf16 autocast (bf16 pays off only on
-CPUs with AMX/avx512_bf16). ``run`` returns the float output in the module's own memory layout
+CPUs with AMX/avx512_bf16; there conv/linear weights are stored in bf16 once, elsewhere the
+loader warns that bf16 is emulated). ``run`` returns the float output in the module's own memory layout
 (NHWC memory under channels_last), which the Generator converts to uint8 NHWC without making it
 NCHW-contiguous first.
 
@@ -22,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from ganedge.cpu_features import cpu_features
 from ganedge.errors import BadInputError, ClosedError
 from ganedge.sdk.backends.base import NonFiniteOutputError, Runner
 from ganedge.sdk.backends.pytorch.convert import torch_uint8_nhwc, uint8_affine
-from ganedge.sdk.backends.pytorch.loader import load_module
+from ganedge.sdk.backends.pytorch.loader import cpu_bf16_note, load_module
 
 _MAX_GRAPHS = 8  # captured batch sizes kept; each holds its own static buffers
 
@@ -51,6 +53,7 @@ class TorchRunner(Runner):
         self.channels_last = loaded.channels_last
         self.source = loaded.source
         self.weights = loaded.weights
+        self._bf16_weights = loaded.bf16_weights
         kind = self._device.type
         self.device = str(self._device) if self._device.index is not None or kind == "cpu" else "cuda:0"
         self.converts_on_device = kind == "cuda"
@@ -189,6 +192,13 @@ class TorchRunner(Runner):
         info.update(source=self.source, weights=self.weights, channels_last=self.channels_last,
                     cuda_graphs=self.cuda_graphs, torch=self._torch.__version__,
                     threads=self._torch.get_num_threads())
+        if self.precision == "bf16" and self._device.type == "cpu":
+            features = cpu_features()
+            info.update(native_bf16=features.native_bf16, matrix_units=features.matrix_units(),
+                        bf16_weight_layers=self._bf16_weights)
+            note = cpu_bf16_note(self.precision, "cpu")
+            if note:
+                info["bf16_note"] = note
         if self.cuda_graphs:
             info["graphs_captured"] = len(self._graphs)
         return info
