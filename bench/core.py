@@ -223,8 +223,8 @@ def run_bench(config: BenchConfig, progress: bool = False, log: Reporter | None 
     from ganedge.bench import flops as flop_counter
     from ganedge.bench import peak as peak_probe
     from ganedge.bench import rows as row_builder
-    from ganedge.bench.variants import (checkpoint_names, close_variants, expand_variants, load_variants, make_cases,
-                                        resolve_artifacts)
+    from ganedge.bench.variants import (check_installed, checkpoint_names, close_variants, expand_variants,
+                                        load_variants, make_cases, resolve_artifacts)
 
     say = log or (lambda message: None)
     warnings: list[str] = []
@@ -232,6 +232,7 @@ def run_bench(config: BenchConfig, progress: bool = False, log: Reporter | None 
     threads = config.threads or machine.cores_available()
     variants = expand_variants(resolve_artifacts(config.models, config.module_options), config.backends,
                                config.precisions, config.modes)
+    check_installed(variants)  # before "loading": a bad model, or every missing extra, in one line
     warnings.extend(_skipped_openvino_bf16(variants, config))
     try:
         say(f"loading {len(variants)} variant(s)")

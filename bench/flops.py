@@ -2,9 +2,10 @@
 
 * Run dirs: torch's ``FlopCounterMode`` on one forward pass at batch 1: 2 x the
   multiply-accumulates of matmuls and convolutions, transposed ones included.
-* ONNX files: the export package's graph counter (``ganedge.export.flops.count_flops``), the
+* ONNX files: the export package's graph counter (``ganedge.export.flops.count_file_flops``), the
   same 2 x MACs plus one FLOP per element of bias adds and activations — a fraction of a
-  percent more for a conv generator.
+  percent more for a conv generator. It reads the file in pure Python, so the light install
+  (no onnx, no torch) gets the same count and a complete ``%peak``.
 * Engines: not countable from the engine; their group's count is used.
 
 Memory traffic (for the roofline's bandwidth side) is counted for run dirs only: every leaf
@@ -22,24 +23,15 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ganedge.bench.variants import TORCH_KINDS, Variant
 
 
-def onnx_counter() -> Callable[[str | Path], int] | None:
-    """FLOPs per sample of an ONNX file, by the export package's counter; None without onnx."""
-    try:
-        import onnx
-        from ganedge.export.flops import count_flops
-    except ImportError:
-        return None
+def onnx_flops(path: str | Path) -> int:
+    """FLOPs per sample of an ONNX file (shapes and counts from the graph; no weights read, no onnx needed)."""
+    from ganedge.export.flops import count_file_flops
 
-    def flops_per_sample(path: str | Path) -> int:
-        # Shapes come from the graph and the initializers' dims; their values are not needed.
-        return int(count_flops(onnx.load(str(path), load_external_data=False)).total)
-
-    return flops_per_sample
+    return int(count_file_flops(path).total)
 
 
 @dataclass(frozen=True)
@@ -137,7 +129,6 @@ def count_flops(variants: list[Variant]) -> tuple[dict[int, int | None], list[st
     when it is in the sweep, else of the fp32 ONNX file, else of any member that can be counted.
     """
     warnings: list[str] = []
-    counter = onnx_counter()
     groups: dict[str, list[Variant]] = {}
     for variant in variants:
         groups.setdefault(variant.group, []).append(variant)
@@ -149,8 +140,8 @@ def count_flops(variants: list[Variant]) -> tuple[dict[int, int | None], list[st
             try:
                 if artifact.kind in TORCH_KINDS:
                     flops = _torch_cost(artifact)[0]
-                elif artifact.kind == "onnx" and counter is not None:
-                    flops = int(counter(artifact.path))
+                elif artifact.kind == "onnx":
+                    flops = onnx_flops(artifact.path)
             except Exception as exc:  # a counter's failure costs the roofline column, not the benchmark
                 warnings.append(f"could not count the FLOPs of {artifact.name}: {type(exc).__name__}: {exc}")
             if flops is not None:
@@ -159,6 +150,5 @@ def count_flops(variants: list[Variant]) -> tuple[dict[int, int | None], list[st
             result[id(variant)] = flops
     unknown = sorted({v.artifact.name for v in variants if result[id(v)] is None})
     if unknown:
-        why = "" if counter is not None else " (ganedge.export.flops is not available)"
-        warnings.append(f"no FLOP count for {', '.join(unknown)}{why}: pct_of_peak is left empty")
+        warnings.append(f"no FLOP count for {', '.join(unknown)}: pct_of_peak is left empty")
     return result, warnings

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ganedge.errors import BackendUnavailableError
+from ganedge.extras import require
 from ganedge.fsutil import atomic_path
 
 from ganedge.bench.core import BenchResult
@@ -31,12 +31,10 @@ def _series(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, 
 
 
 def save_plot(result: BenchResult, path: str | os.PathLike, dpi: int = 120) -> None:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import FixedLocator, LogFormatter, NullFormatter, ScalarFormatter
-    except ImportError:
-        raise BackendUnavailableError("--plot needs matplotlib: pip install 'ganedge[bench]'") from None
+    require("matplotlib", "--plot")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedLocator, LogFormatter, NullFormatter, ScalarFormatter
 
     series = _series(result.results)
     # Colour says backend/precision, line style says model: each comparison reads at a glance.

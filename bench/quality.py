@@ -26,6 +26,7 @@ import numpy as np
 
 from ganedge.images import psnr
 from ganedge.bench.variants import Variant, balanced_labels
+from ganedge.extras import needs
 
 SAMPLE_BATCH = 64  # images per call while sampling for quality (speed does not matter here)
 
@@ -68,7 +69,7 @@ def measure_quality(variants: list[Variant], n: int, seed: int, with_fd: bool = 
     warnings: list[str] = []
     Evaluator = _evaluator_factory() if with_fd else None
     if with_fd and Evaluator is None:
-        warnings.append("FD needs ganedge.metrics (pip install 'ganedge[train]'); reporting PSNR only")
+        warnings.append(f"{needs('FD', 'torch')}; reporting PSNR only")
     evaluators: dict[tuple[str, int], Any] = {}  # None where the evaluator could not be built
 
     def fd_of(variant: Variant, images: np.ndarray) -> float | None:

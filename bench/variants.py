@@ -113,6 +113,18 @@ def balanced_labels(manifest: Any, n: int, start: int = 0) -> list[int] | None:
     return [(start + i) % k for i in range(n)] if k else None
 
 
+def check_installed(variants: Sequence[Variant]) -> None:
+    """Each model's cheap checks (``sdk.loader.preflight``), then every runtime the sweep will import: a bad
+    model is named first, else all missing extras at once (one MissingExtraError), before anything loads."""
+    from ganedge.extras import require_all
+    from ganedge.sdk.backends import BACKEND_MODULES
+    from ganedge.sdk.loader import preflight
+
+    for artifact in {v.artifact.path: v.artifact for v in variants}.values():
+        preflight(artifact.path, artifact.backend)
+    require_all(sorted({m for v in variants for m in BACKEND_MODULES[v.backend]}), "the benchmark")
+
+
 def resolve_artifacts(models: Sequence[str | Path], module_options: dict[str, Any] | None = None) -> list[Artifact]:
     """The artifacts to bench; ``module_options`` describe every module reference among them."""
     from ganedge.sdk.loader import artifact_kind, resolve_backend  # light: no runtime imported

@@ -3,7 +3,8 @@
 The pipeline (``pipeline.export_onnx``) is small steps, each usable alone:
 ``torch_export`` (trace) -> ``check`` (checker, I/O contract) -> ``rewrite`` (sub-pixel
 ConvTranspose) -> ``precision`` (fp16, int8) -> ``validate`` (+ ``quality`` for FD) -> write.
-Around it: ``lint`` (TensorRT parser compatibility), ``flops`` (FLOPs per sample), ``describe``
+Around it: ``lint`` (TensorRT parser compatibility), ``flops`` (FLOPs per sample, with ``graph_shapes``
+and ``layout_shapes`` working out shapes without onnx), ``describe``
 (``ganedge inspect``), ``verify`` (``ganedge verify``), ``compare`` (error statistics), ``settings`` (per-architecture opset, gates and int8 policy),
 ``triton``/``triton_config`` (``ganedge export triton``) and ``trt`` (``ganedge export trt``). For
 generators trained elsewhere: ``module_api`` (``export_module``, ``save_weights``), ``batching``

@@ -159,6 +159,9 @@ def _reference(original: Path, manifest: Manifest, settings):
 def adopt_onnx(path: str | os.PathLike, output, options, log=lambda _: None, *, latent_dim: int | None = None,
                num_classes: int = 0, output_range=(-1.0, 1.0)):
     """Adopt a foreign generator ONNX: the adopted fp32 file plus the requested variants, each gated."""
+    from ganedge.extras import require_all
+
+    require_all(("onnx", "onnxruntime"), "adopting an ONNX file")
     import onnx
 
     from ganedge.artifacts.onnx_safety import check_onnx_file

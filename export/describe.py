@@ -1,5 +1,8 @@
 """What ``ganedge inspect`` shows about an artifact: manifest, graph, cost and TensorRT lint.
 
+ONNX files are read by the pure-Python reader (``ganedge.artifacts.onnx_graph``): the manifest,
+inputs/outputs, op counts, parameters and FLOPs need no onnx package, so the light install shows
+them; onnx.checker and the TensorRT lint need onnx and, without it, say which extra brings it.
 Works on ONNX files ganedge did not write (it says the manifest is missing), on TensorRT
 engines (their sidecar manifest; the engine itself needs TensorRT to open) and on run
 directories (config and parameter counts read from the safetensors header, without torch).
@@ -13,10 +16,10 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from ganedge.errors import ArtifactError, GanEdgeError
-from ganedge.artifacts.trt_sidecar import check_engine_bytes
 from ganedge.artifacts.manifest import Manifest, sha256_file, sidecar_path
-from ganedge.artifacts.trt_sidecar import ENGINE_SUFFIXES
+from ganedge.artifacts.onnx_graph import dtype_name
+from ganedge.artifacts.trt_sidecar import ENGINE_SUFFIXES, check_engine_bytes
+from ganedge.errors import ArtifactError, GanEdgeError
 
 _QDQ = ("QuantizeLinear", "DequantizeLinear")
 
@@ -33,44 +36,61 @@ def describe(path: str | Path) -> dict[str, Any]:
 
 
 def describe_onnx(path: Path) -> dict[str, Any]:
-    import onnx
-
-    from ganedge.export.check import io_signature
-    from ganedge.export.flops import count_flops
-    from ganedge.export.lint import lint_tensorrt
-    from ganedge.artifacts.onnx_meta import read_manifest
+    """Everything but the checker and the lint comes from the pure-Python reader, so the light install
+    shows it; those two need onnx and say so when it is missing."""
+    from ganedge.artifacts.onnx_graph import read_onnx_graph
+    from ganedge.artifacts.onnx_meta import manifest_from_metadata
     from ganedge.artifacts.onnx_safety import check_onnx_file
+    from ganedge.export.flops import count_file_flops
 
-    summary = check_onnx_file(path)  # before onnx touches it: truncation, foreign bytes, escaping data
-    try:
-        model = onnx.load(str(path), load_external_data=False)  # shapes and counts need no weight bytes
-    except Exception as exc:  # protobuf DecodeError and friends
-        raise ArtifactError(f"{path} cannot be parsed as ONNX ({type(exc).__name__}: {exc})") from None
+    summary = check_onnx_file(path)  # before anything reads it: truncation, foreign bytes, escaping data
+    graph = read_onnx_graph(path)  # shapes and counts need no weight bytes
     info: dict[str, Any] = {"path": str(path), "format": "onnx", "size_bytes": summary.size_bytes,
                             "sha256": sha256_file(path)}
-    info.update(_manifest_info(lambda: read_manifest(model, where=path.name),
+    info.update(_manifest_info(lambda: manifest_from_metadata(graph.metadata, where=path.name),
                                "no ganedge manifest (metadata key 'ganedge'): not exported by ganedge"))
     info.update({
-        "ir_version": model.ir_version,
-        "opset": {o.domain or "ai.onnx": o.version for o in model.opset_import},
-        "producer": " ".join(p for p in (model.producer_name, model.producer_version) if p) or None,
-        **io_signature(model),
-        "nodes": len(model.graph.node),
-        "op_histogram": dict(collections.Counter(
-            n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}::{n.op_type}" for n in model.graph.node
-        ).most_common()),
-        **_parameters(model),
+        "ir_version": graph.ir_version,
+        "opset": {domain or "ai.onnx": version for domain, version in graph.opsets.items()},
+        "producer": " ".join(p for p in (graph.producer_name, graph.producer_version) if p) or None,
+        "inputs": [_value(v) for v in graph.feeds],
+        "outputs": [_value(v) for v in graph.outputs],
+        "nodes": len(graph.nodes),
+        "op_histogram": dict(collections.Counter(n.qualified_op for n in graph.nodes).most_common()),
+        **_parameters(graph),
         "external_data": [t.location for t in summary.external_data],
-        "precision": (info.get("manifest") or {}).get("precision") or _guess_precision(model),
-        "checker": _checker(model, summary.self_contained),
+        "precision": (info.get("manifest") or {}).get("precision") or _guess_precision(graph),
     })
-    info["flops"] = count_flops(model).to_dict()
+    info["flops"] = count_file_flops(path, graph).to_dict()
     info["flops_per_sample"] = info["flops"]["flops_per_sample"]
-    info["lint"] = lint_tensorrt(model).to_dict()
-    other = {p.key: p.value for p in model.metadata_props if p.key != "ganedge"}
+    info.update(_onnx_checks(path, summary.self_contained))
+    other = {k: v for k, v in graph.metadata.items() if k != "ganedge"}
     if other:
         info["metadata_props"] = other
     return info
+
+
+def _value(value) -> dict[str, Any]:
+    shape = ["?" if d is None else d for d in value.shape or ()]
+    return {"name": value.name, "dtype": value.dtype, "shape": shape}
+
+
+def _onnx_checks(path: Path, self_contained: bool) -> dict[str, Any]:
+    """onnx.checker and the TensorRT lint, which need the onnx package; without it, what to install."""
+    from ganedge.extras import MissingExtraError, needs, require
+
+    try:
+        onnx = require("onnx", "onnx.checker")
+    except MissingExtraError:
+        return {"checker": None, "lint": None,
+                "unavailable": {"checker": needs("onnx.checker", "onnx"), "lint": needs("the TensorRT lint", "onnx")}}
+    from ganedge.export.lint import lint_tensorrt
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf DecodeError and friends
+        raise ArtifactError(f"{path} cannot be parsed as ONNX ({type(exc).__name__}: {exc})") from None
+    return {"checker": _checker(model, self_contained), "lint": lint_tensorrt(model).to_dict()}
 
 
 def describe_engine(path: Path) -> dict[str, Any]:
@@ -123,28 +143,24 @@ def _manifest_info(read, missing_note: str) -> dict[str, Any]:
     return {"manifest": manifest.to_dict(), "manifest_note": None}
 
 
-def _parameters(model) -> dict[str, Any]:
+def _parameters(graph) -> dict[str, Any]:
     """Weights, counted once: Q/DQ scales and zero points and small integer shape constants are not parameters."""
-    import numpy as np
-    from onnx import helper
-
-    plumbing = {i for n in model.graph.node if n.op_type in _QDQ for i in n.input[1:]}
+    plumbing = {i for n in graph.nodes if n.op_type in _QDQ for i in n.inputs[1:]}
     count, size, dtypes = 0, 0, collections.Counter()
-    for t in model.graph.initializer:
-        elements = int(np.prod(t.dims)) if len(t.dims) else 1
-        dtype = helper.tensor_dtype_to_np_dtype(t.data_type).name if t.data_type else "?"
-        size += elements * (np.dtype(dtype).itemsize if dtype != "?" else 0)
-        if t.name in plumbing or (dtype.startswith("int64") and elements <= 8):
+    for t in graph.initializers.values():
+        size += t.nbytes
+        dtype = dtype_name(t.data_type) if t.data_type else "?"
+        if t.name in plumbing or (dtype == "int64" and t.elements <= 8):
             continue
-        count += elements
-        dtypes[dtype] += elements
+        count += t.elements
+        dtypes[dtype] += t.elements
     return {"parameters": count, "parameter_bytes": size, "parameter_dtypes": dict(dtypes)}
 
 
-def _guess_precision(model) -> str:
-    if any(n.op_type in _QDQ for n in model.graph.node):
+def _guess_precision(graph) -> str:
+    if any(n.op_type in _QDQ for n in graph.nodes):
         return "int8"
-    float_types = collections.Counter(t.data_type for t in model.graph.initializer if t.data_type in (1, 10, 16))
+    float_types = collections.Counter(t.data_type for t in graph.initializers.values() if t.data_type in (1, 10, 16))
     if float_types:
         return {1: "fp32", 10: "fp16", 16: "bf16"}[float_types.most_common(1)[0][0]]
     return "unknown"

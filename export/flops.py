@@ -1,6 +1,7 @@
 """FLOPs per sample, counted from an ONNX graph (for ``inspect`` and the bench's roofline).
 
-Counted at batch 1 after shape inference, one multiply-add = 2 FLOPs:
+Counted at batch 1 (a graph with a fixed batch N is counted at N and divided by N), one
+multiply-add = 2 FLOPs:
 - Conv: 2 * out_elements * (C_in / group) * kernel_elements, plus one per output for a bias;
 - ConvTranspose: 2 * in_elements * (C_out / group) * kernel_elements, plus the bias;
 - MatMul / Gemm: 2 * M * N * K (plus M*N for Gemm's C);
@@ -12,13 +13,21 @@ Counted at batch 1 after shape inference, one multiply-add = 2 FLOPs:
 What the hardware executes is counted, zeros included: the sub-pixel form of a stride-2,
 kernel-4 ConvTranspose is a 3x3 Conv whose kernels are 4/9 zero, so it counts 2.25x the
 FLOPs of the layer it replaced. Ops the counter does not know are listed, never guessed.
+
+The graph is read by the pure-Python reader (``ganedge.artifacts.onnx_graph``) and its shapes come
+from our own propagation (``graph_shapes``), so the count needs no onnx package: the light install's
+``inspect`` and ``bench`` report the same numbers as a full one. :func:`count_flops` takes an
+``onnx.ModelProto`` and uses onnx's shape inference instead; tests hold the two to the same result.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
+
+from ganedge.artifacts.onnx_graph import Node, OnnxGraph, read_onnx_graph
 
 FREE_OPS = frozenset(
     "DepthToSpace SpaceToDepth Reshape Transpose Concat Gather GatherElements GatherND Unsqueeze Squeeze Flatten "
@@ -41,6 +50,7 @@ class FlopCount:
     by_op: dict[str, int] = field(default_factory=dict)
     unknown_ops: list[str] = field(default_factory=list)  # op types counted as 0 because we could not
     unknown_shapes: list[str] = field(default_factory=list)  # nodes whose shapes inference could not pin down
+    graph_batch: int = 1  # the graph's fixed batch the count was divided by (1: dynamic, counted at 1)
 
     def add(self, op: str, flops: int) -> None:
         self.total += flops
@@ -52,21 +62,54 @@ class FlopCount:
 
     def to_dict(self) -> dict[str, Any]:
         return {"flops_per_sample": self.total, "by_op": dict(sorted(self.by_op.items(), key=lambda kv: -kv[1])),
-                "exact": self.exact, "unknown_ops": self.unknown_ops, "unknown_shapes": self.unknown_shapes}
+                "exact": self.exact, "unknown_ops": self.unknown_ops, "unknown_shapes": self.unknown_shapes,
+                "graph_batch": self.graph_batch}
+
+    def per_sample(self, batch: int) -> FlopCount:
+        """This count, made at a fixed ``batch``, divided by it (every counted op is linear in the batch)."""
+        if batch <= 1:
+            return self
+        by_op = {op: round(n / batch) for op, n in self.by_op.items()}
+        return FlopCount(sum(by_op.values()), by_op, self.unknown_ops, self.unknown_shapes, batch)
+
+
+def count_file_flops(path: str | os.PathLike, graph: OnnxGraph | None = None) -> FlopCount:
+    """FLOPs per sample of the ONNX file at ``path`` (``graph``: the file already read), without the onnx package.
+
+    Where our shape propagation leaves a counted op's shapes unknown and onnx is installed, onnx's
+    shape inference is tried too and the better-informed count kept.
+    """
+    graph = read_onnx_graph(path) if graph is None else graph
+    count = count_graph_flops(graph)
+    if not count.unknown_shapes:
+        return count
+    try:
+        import onnx
+    except ImportError:
+        return count
+    fallback = count_graph_flops(graph, _shapes_at_batch_one(onnx.load(str(path), load_external_data=False)))
+    return fallback if len(fallback.unknown_shapes) < len(count.unknown_shapes) else count
 
 
 def count_flops(model) -> FlopCount:
-    """FLOPs of one sample through ``model`` (an onnx.ModelProto; dynamic batch is set to 1)."""
-    shapes = _shapes_at_batch_one(model)
-    inits = {t.name: list(t.dims) for t in model.graph.initializer}
-    shapes.update(inits)
+    """FLOPs of one sample through ``model`` (an onnx.ModelProto), its shapes from onnx's shape inference."""
+    return count_graph_flops(read_onnx_graph(model.SerializeToString()), _shapes_at_batch_one(model))
+
+
+def count_graph_flops(graph: OnnxGraph, shapes: dict[str, Any] | None = None) -> FlopCount:
+    """FLOPs of one sample through ``graph``; ``shapes`` (tensor name -> dims at the graph's batch) default to
+    our own propagation (:func:`ganedge.export.graph_shapes.infer_shapes`)."""
+    from ganedge.export.graph_shapes import infer_shapes
+
+    shapes = dict(infer_shapes(graph) if shapes is None else shapes)
+    shapes.update({name: list(t.dims) for name, t in graph.initializers.items()})
     count = FlopCount()
-    for node in model.graph.node:
+    for node in graph.nodes:
         op = node.op_type
         if op in FREE_OPS:
             continue
-        out = shapes.get(node.output[0]) if node.output else None
-        ins = [shapes.get(i) for i in node.input]
+        out = shapes.get(node.outputs[0]) if node.outputs else None
+        ins = [shapes.get(i) if i else None for i in node.inputs]
         try:
             flops = _node_flops(node, op, ins, out)
         except (TypeError, IndexError, ValueError):
@@ -78,7 +121,14 @@ def count_flops(model) -> FlopCount:
                 count.unknown_ops.append(op)
             continue
         count.add(op, int(flops))
-    return count
+    return count.per_sample(_fixed_batch(graph))
+
+
+def _fixed_batch(graph: OnnxGraph) -> int:
+    """The first fed input's batch when the graph fixes it, else 1 (a dynamic batch is counted at 1)."""
+    feeds = graph.feeds
+    first = feeds[0].shape[0] if feeds and feeds[0].shape else None
+    return first if isinstance(first, int) and first > 1 else 1
 
 
 _COUNTED = {"Conv", "ConvTranspose", "MatMul", "Gemm", "AveragePool", "MaxPool", "GlobalAveragePool",
@@ -86,7 +136,7 @@ _COUNTED = {"Conv", "ConvTranspose", "MatMul", "Gemm", "AveragePool", "MaxPool",
                                                      ("Sum", "Mean", "Max", "Min", "Prod", "L1", "L2", "SumSquare")}
 
 
-def _node_flops(node, op: str, ins: list, out: list | None) -> int | None:
+def _node_flops(node: Node, op: str, ins: list, out: list | None) -> int | None:
     if out is None or any(not isinstance(d, int) or d < 0 for d in out):
         return None
     out_elems = math.prod(out)
@@ -102,8 +152,7 @@ def _node_flops(node, op: str, ins: list, out: list | None) -> int | None:
         k = ins[0][-1]
         return 2 * out_elems * k
     if op == "Gemm":
-        trans_a = next((a.i for a in node.attribute if a.name == "transA"), 0)
-        k = ins[0][0] if trans_a else ins[0][1]
+        k = ins[0][0] if node.attr("transA", 0) else ins[0][1]
         bias = out_elems if len(ins) > 2 and ins[2] is not None else 0
         return 2 * out_elems * k + bias
     if op in ELEMENTWISE_OPS:
@@ -111,13 +160,11 @@ def _node_flops(node, op: str, ins: list, out: list | None) -> int | None:
     if op in NORMALIZATION_OPS:
         return NORMALIZATION_OPS[op] * out_elems
     if op in ("AveragePool", "MaxPool"):
-        kernel = next((list(a.ints) for a in node.attribute if a.name == "kernel_shape"), [1])
-        return out_elems * math.prod(kernel)
+        return out_elems * math.prod(node.attr("kernel_shape") or [1])
     if op in ("GlobalAveragePool", "GlobalMaxPool") or op.startswith("Reduce"):
         return math.prod(ins[0])
     if op in ("Resize", "Upsample"):
-        mode = next((a.s.decode() for a in node.attribute if a.name == "mode"), "nearest")
-        return 0 if mode == "nearest" else 4 * out_elems  # bilinear: ~4 multiply-adds per output
+        return 0 if node.attr("mode", "nearest") == "nearest" else 4 * out_elems  # bilinear: ~4 multiply-adds per output
     return None
 
 

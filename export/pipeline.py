@@ -25,11 +25,15 @@ from ganedge.artifacts.manifest import Manifest, sha256_file
 from ganedge.errors import BadInputError, OutputError
 from ganedge.export.check import check_io_contract, check_model
 from ganedge.export.settings import PRECISIONS, ExportSettings, check_opset, settings_for_source
+from ganedge.extras import require_all
 from ganedge.export.results import ExportResult, VariantResult
 from ganedge.export.variant_builders import build_fp16, build_int8, int8_fd, int8_offered, validate_variant
 from ganedge.fsutil import atomic_path
 
 Log = Callable[[str], None]
+# What exporting a torch generator imports: the tracer (torch.onnx with onnxscript), onnx, and onnxruntime for
+# the batch probe and the gates.
+EXPORT_MODULES = ("torch", "onnx", "onnxscript", "onnxruntime")
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ def export_onnx(source, output: str | os.PathLike, options: ExportOptions = Expo
     """
     from ganedge.models.load import TorchSource, load_source
 
+    require_all(EXPORT_MODULES, "exporting to ONNX")  # before minutes of work, every missing extra at once
     started = time.perf_counter()
     paths = variant_paths(output, options.precisions)
     for path in paths.values():

@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from ganedge.errors import BackendUnavailableError, BadInputError
+from ganedge.errors import BadInputError
+from ganedge.extras import require_all
 from ganedge.fsutil import atomic_path
 from ganedge.images import upscale_nearest
 
@@ -43,7 +44,6 @@ MP4_CRF = 12  # x264 constant-rate factor: 0 lossless, 18 "visually lossless" fo
 # chroma exactly (ffmpeg's default bicubic smears it across blocks: 30 vs 39 dB on a 16 px model at 2x).
 # faststart puts the index first, so browsers start playing before the whole file has arrived.
 MP4_PARAMS = ("-sws_flags", "area+accurate_rnd+full_chroma_int", "-movflags", "+faststart")
-VIDEO_HINT = "pip install 'ganedge[video]'"
 
 
 def animation_format(path: str | os.PathLike) -> str:
@@ -66,11 +66,9 @@ def check_fps(fmt: str, fps: float) -> float:
 
 def import_video_writer():
     """imageio's v2 API with its ffmpeg plugin, or one line naming the extra."""
-    try:
-        import imageio.v2 as imageio
-        import imageio_ffmpeg  # noqa: F401  (the plugin imageio uses; its wheel ships ffmpeg)
-    except ImportError:
-        raise BackendUnavailableError(f"writing MP4 needs imageio and imageio-ffmpeg: {VIDEO_HINT}") from None
+    require_all(("imageio", "imageio_ffmpeg"), "writing MP4")  # imageio-ffmpeg: the plugin, its wheel ships ffmpeg
+    import imageio.v2 as imageio
+
     return imageio
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from ganedge import usercache
 from ganedge.cpu_features import cpu_features
 from ganedge.errors import BackendUnavailableError, BadInputError
+from ganedge.extras import install_hint, needs
 from ganedge.latents import latents, seed_range
 from ganedge.sdk.backends.base import Runner
 
@@ -76,8 +77,8 @@ def candidates(precision: str | None) -> list[Candidate]:
     """The runtimes ``precision`` allows, among those installed; the reference (onnxruntime) first."""
     has_ort, has_ov = _installed("onnxruntime"), _installed("openvino")
     if not has_ort and not has_ov:
-        raise BackendUnavailableError("ONNX files need onnxruntime or OpenVINO: pip install 'ganedge[cpu]' "
-                                      "(or 'ganedge[openvino]')")
+        raise BackendUnavailableError(f"an ONNX file needs onnxruntime or openvino ({install_hint('onnxruntime')}, "
+                                      "or 'ganedge[openvino]')")
     ort = [Candidate("onnxruntime fp32", "onnxruntime", {})] if has_ort else []
     ov_fp32 = [Candidate("openvino fp32", "openvino", {"precision": "fp32"})] if has_ov else []
     ov_bf16 = []
@@ -91,7 +92,7 @@ def candidates(precision: str | None) -> list[Candidate]:
             raise BadInputError(bf16_refusal(support))
     if precision == "bf16":
         if not has_ov:
-            raise BackendUnavailableError("precision='bf16' on the CPU runs on OpenVINO: pip install 'ganedge[openvino]'")
+            raise BackendUnavailableError(needs("precision='bf16' on the CPU", "openvino"))
         return ov_bf16
     if precision is None:
         return (ort or ov_fp32)[:1]

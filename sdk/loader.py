@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ganedge.artifacts.manifest import Manifest
-from ganedge.artifacts.run_dir import is_run_dir
-from ganedge.artifacts.trt_sidecar import ENGINE_SUFFIXES
+from ganedge.artifacts.run_dir import is_run_dir, read_config
+from ganedge.artifacts.trt_sidecar import ENGINE_SUFFIXES, read_sidecar
 from ganedge.errors import ArtifactError, BackendUnavailableError, BadInputError
+from ganedge.extras import install_hint, is_installed
 from ganedge.models.reference import looks_like_reference
-from ganedge.sdk.backends import BACKEND_CHOICES
+from ganedge.sdk.backends import BACKEND_CHOICES, BACKEND_MODULES
 from ganedge.sdk.generator import Generator
 
 log = logging.getLogger("ganedge.sdk")
@@ -65,6 +66,32 @@ def artifact_kind(path: str | os.PathLike) -> str:
     if suffix in ENGINE_SUFFIXES:
         return "engine"
     return "onnx"  # .onnx or anything else: the ONNX check below says if it is not ONNX
+
+
+def preflight(path: str | os.PathLike, backend: str = "auto") -> tuple[str, ...]:
+    """The checks :func:`load` makes before it imports any runtime, then the optional packages it will import.
+
+    An ONNX file must pass the safety scan, an engine must have its sidecar, a run directory its
+    config; module references are checked when they are imported. Commands call this before long
+    work, so a bad input is named first and then every missing extra at once
+    (``ganedge.extras.require_all``), in one line. With ``backend="auto"`` any installed backend that
+    runs the artifact will do (OpenVINO alone runs ONNX files); when none is, the family's own is named.
+    """
+    text = os.fspath(path)
+    kind = artifact_kind(text)
+    name = resolve_backend(backend, kind)[0]
+    if _ALIASES.get(str(backend).lower(), str(backend).lower()) == "auto":
+        runs = (name, *_ALSO_RUNS.get(kind, ()))
+        name = next((b for b in runs if all(map(is_installed, BACKEND_MODULES[b]))), name)
+    if kind == "onnx":
+        from ganedge.artifacts.onnx_safety import check_onnx_file
+
+        check_onnx_file(text)
+    elif kind == "engine":
+        read_sidecar(text)
+    elif kind == "run_dir":
+        read_config(text)
+    return BACKEND_MODULES[name]
 
 
 def resolve_backend(backend: str, kind: str) -> tuple[str, str]:
@@ -195,7 +222,7 @@ def _load_engine(path: Path, device: str, manifest, options):
         from ganedge.sdk.backends.tensorrt.runner import TensorRTRunner
     except ImportError as exc:
         raise BackendUnavailableError(f"the TensorRT backend cannot be imported ({exc}); "
-                                      "pip install 'ganedge[gpu]' on a machine with an NVIDIA GPU") from None
+                                      f"{install_hint('tensorrt')} on a machine with an NVIDIA GPU") from None
     _check_options(TensorRTRunner.__init__, options, "tensorrt")
     device = "cuda" if device == "auto" else device
     if not device.startswith("cuda"):

@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ganedge.errors import BackendUnavailableError, ValidationError
+from ganedge.errors import ValidationError
+from ganedge.extras import MissingExtraError, require
 from ganedge.images import psnr
 from ganedge.artifacts.manifest import Manifest
 
@@ -22,10 +23,10 @@ GATE_SEEDS = 64
 def convert_fp16(path: Path, manifest: Manifest) -> tuple[bytes, dict[str, Any]]:
     """Bytes of the fp16 model and the gate's figures; ValidationError if it fails the fp16 gate."""
     try:
-        import onnx
-    except ImportError:
-        raise BackendUnavailableError("--precision fp16 converts the model with onnx: pip install 'ganedge[train,cpu]' "
-                                      "(or pass an fp16 export made by `ganedge export onnx --precision fp16`)") from None
+        onnx = require("onnx", "--precision fp16 (converting the model)")
+    except MissingExtraError as exc:
+        raise MissingExtraError(f"{exc}, or pass an fp16 export made by `ganedge export onnx --precision fp16`",
+                                exc.module, exc.provider) from None
     from ganedge.artifacts.onnx_meta import set_manifest
     from ganedge.export.precision import to_fp16
     from ganedge.export.settings import Gates

@@ -5,8 +5,8 @@ External-data paths that escape their folder (``../../etc/passwd``, ``/abs/path`
 out) are a known vulnerability class of ONNX loaders (onnx's CVE-2022-25882, CVE-2024-27318):
 loading such a model reads arbitrary files. We refuse them before any loader resolves a path.
 
-The scan reads the protobuf wire format itself, so it needs neither the ``onnx`` package nor
-protobuf: the SDK can call :func:`check_onnx_file` on machines that only have onnxruntime.
+The scan reads the protobuf wire format itself (``protowire``), so it needs neither the ``onnx``
+package nor protobuf: the SDK can call :func:`check_onnx_file` on machines that only have onnxruntime.
 It visits every TensorProto a model can hold — graph initializers, sparse initializers,
 tensor attributes of nodes, nested subgraphs (If/Loop/Scan bodies), functions and training
 graphs — and skips tensor payloads by their length, so its cost is proportional to the
@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ganedge.artifacts.protowire import LEN, VARINT, WireError, fields, submessages, text
 from ganedge.errors import ArtifactError, UnsafeArtifactError
 
 # Field numbers from onnx.proto3 (stable since IR version 3).
@@ -35,14 +36,7 @@ _FUNCTION_NODE, _FUNCTION_ATTRIBUTE_PROTO = 7, 11
 _TRAINING_INIT, _TRAINING_ALGORITHM = 1, 2
 _OPSET_DOMAIN, _OPSET_VERSION = 1, 2
 
-_VARINT, _FIXED64, _LEN, _FIXED32 = 0, 1, 2, 5
 _MAX_DEPTH = 64  # nested subgraphs; real models stay in single digits
-
-
-class _WireError(Exception):
-    def __init__(self, message: str, past_end: bool = False):
-        super().__init__(message)
-        self.past_end = past_end
 
 
 @dataclass
@@ -86,7 +80,7 @@ def check_onnx_file(path: str | os.PathLike) -> OnnxFileSummary:
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         try:
             summary = _scan_model(buf, path, size)
-        except _WireError as exc:
+        except WireError as exc:
             foreign = _sniff_foreign_format(buf[:8])
             if foreign:
                 raise ArtifactError(f"{path} is {foreign}, not an ONNX model; ganedge never loads pickles: "
@@ -133,96 +127,39 @@ def _check_external_locations(path: Path, tensors: list[ExternalTensor]) -> None
             raise ArtifactError(f"{path}: {name}'s external data file {location!r} is missing next to the model")
 
 
-# --- protobuf wire format ------------------------------------------------------------------
-
-
-def _varint(buf, pos: int, end: int) -> tuple[int, int]:
-    result, shift = 0, 0
-    while True:
-        if pos >= end:
-            raise _WireError("a number runs past the end of its record", past_end=True)
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise _WireError("a number is longer than 10 bytes")
-
-
-def _fields(buf, start: int, end: int):
-    """Yield ``(field_number, wire_type, value)``; value is an int, or (start, end) for length-delimited."""
-    pos = start
-    while pos < end:
-        key, pos = _varint(buf, pos, end)
-        number, wire = key >> 3, key & 7
-        if number == 0:
-            raise _WireError(f"field number 0 at byte {pos}")
-        if wire == _VARINT:
-            value, pos = _varint(buf, pos, end)
-            yield number, wire, value
-        elif wire == _LEN:
-            length, pos = _varint(buf, pos, end)
-            if pos + length > end:
-                raise _WireError(f"a record of {length} bytes at byte {pos} runs past the end", past_end=True)
-            yield number, wire, (pos, pos + length)
-            pos += length
-        elif wire in (_FIXED64, _FIXED32):
-            pos += 8 if wire == _FIXED64 else 4
-            if pos > end:
-                raise _WireError("a fixed-size number runs past the end", past_end=True)
-            yield number, wire, None
-        else:
-            raise _WireError(f"unknown wire type {wire} at byte {pos}")
-
-
-def _submessages(buf, span, wanted: dict[int, str]):
-    """Length-delimited fields of the message at ``span`` whose number is in ``wanted``."""
-    for number, wire, value in _fields(buf, *span):
-        if number in wanted:
-            if wire != _LEN:
-                raise _WireError(f"field {wanted[number]} has the wrong wire type {wire}")
-            yield number, value
-
-
-def _text(buf, span) -> str:
-    return bytes(buf[span[0]:span[1]]).decode("utf-8", errors="replace")
-
-
 def _scan_model(buf, path: Path, size: int) -> OnnxFileSummary:
     ir_version, graph, opsets, metadata = None, None, {}, {}
     external: list[ExternalTensor] = []
     nested: list[tuple[str, tuple[int, int]]] = []
-    for number, wire, value in _fields(buf, 0, size):
-        if number == _MODEL_IR_VERSION and wire == _VARINT:
+    for number, wire, value in fields(buf, 0, size):
+        if number == _MODEL_IR_VERSION and wire == VARINT:
             ir_version = value
-        elif number == _MODEL_GRAPH and wire == _LEN:
+        elif number == _MODEL_GRAPH and wire == LEN:
             graph = value
-        elif number == _MODEL_OPSET and wire == _LEN:
+        elif number == _MODEL_OPSET and wire == LEN:
             domain, version = "", 0
-            for n, w, v in _fields(buf, *value):
-                if n == _OPSET_DOMAIN and w == _LEN:
-                    domain = _text(buf, v)
-                elif n == _OPSET_VERSION and w == _VARINT:
+            for n, w, v in fields(buf, *value):
+                if n == _OPSET_DOMAIN and w == LEN:
+                    domain = text(buf, v)
+                elif n == _OPSET_VERSION and w == VARINT:
                     version = v
             opsets[domain] = version
-        elif number == _MODEL_TRAINING and wire == _LEN:
-            nested += [("graph", v) for _, v in _submessages(buf, value, {_TRAINING_INIT: "initialization",
+        elif number == _MODEL_TRAINING and wire == LEN:
+            nested += [("graph", v) for _, v in submessages(buf, value, {_TRAINING_INIT: "initialization",
                                                                           _TRAINING_ALGORITHM: "algorithm"})]
-        elif number == _MODEL_FUNCTIONS and wire == _LEN:
+        elif number == _MODEL_FUNCTIONS and wire == LEN:
             nested.append(("function", value))
-        elif number == _MODEL_METADATA and wire == _LEN:
-            entry = {n: _text(buf, v) for n, w, v in _fields(buf, *value) if w == _LEN}
+        elif number == _MODEL_METADATA and wire == LEN:
+            entry = {n: text(buf, v) for n, w, v in fields(buf, *value) if w == LEN}
             metadata[entry.get(_ENTRY_KEY, "")] = entry.get(_ENTRY_VALUE, "")
     if ir_version is None or graph is None or not opsets:
-        raise _WireError("no ir_version, graph and opset_import at the top level")
+        raise WireError("no ir_version, graph and opset_import at the top level")
     _scan_graph(buf, graph, external, depth=0)
     for kind, span in nested:
         if kind == "graph":
             _scan_graph(buf, span, external, depth=1)
         else:
-            for number, node_or_attr in _submessages(buf, span, {_FUNCTION_NODE: "node",
+            for number, node_or_attr in submessages(buf, span, {_FUNCTION_NODE: "node",
                                                                  _FUNCTION_ATTRIBUTE_PROTO: "attribute_proto"}):
                 if number == _FUNCTION_NODE:
                     _scan_node(buf, node_or_attr, external, depth=1)
@@ -234,9 +171,9 @@ def _scan_model(buf, path: Path, size: int) -> OnnxFileSummary:
 
 def _scan_graph(buf, span, external: list[ExternalTensor], depth: int) -> None:
     if depth > _MAX_DEPTH:
-        raise _WireError(f"subgraphs nested deeper than {_MAX_DEPTH}")
+        raise WireError(f"subgraphs nested deeper than {_MAX_DEPTH}")
     wanted = {_GRAPH_NODE: "node", _GRAPH_INITIALIZER: "initializer", _GRAPH_SPARSE_INITIALIZER: "sparse_initializer"}
-    for number, sub in _submessages(buf, span, wanted):
+    for number, sub in submessages(buf, span, wanted):
         if number == _GRAPH_NODE:
             _scan_node(buf, sub, external, depth)
         elif number == _GRAPH_INITIALIZER:
@@ -246,14 +183,14 @@ def _scan_graph(buf, span, external: list[ExternalTensor], depth: int) -> None:
 
 
 def _scan_node(buf, span, external: list[ExternalTensor], depth: int) -> None:
-    for _, attribute in _submessages(buf, span, {_NODE_ATTRIBUTE: "attribute"}):
+    for _, attribute in submessages(buf, span, {_NODE_ATTRIBUTE: "attribute"}):
         _scan_attribute(buf, attribute, external, depth)
 
 
 def _scan_attribute(buf, span, external: list[ExternalTensor], depth: int) -> None:
     wanted = {_ATTR_T: "t", _ATTR_TENSORS: "tensors", _ATTR_G: "g", _ATTR_GRAPHS: "graphs",
               _ATTR_SPARSE: "sparse_tensor", _ATTR_SPARSES: "sparse_tensors"}
-    for number, sub in _submessages(buf, span, wanted):
+    for number, sub in submessages(buf, span, wanted):
         if number in (_ATTR_T, _ATTR_TENSORS):
             _scan_tensor(buf, sub, external)
         elif number in (_ATTR_G, _ATTR_GRAPHS):
@@ -263,26 +200,26 @@ def _scan_attribute(buf, span, external: list[ExternalTensor], depth: int) -> No
 
 
 def _scan_sparse(buf, span, external: list[ExternalTensor]) -> None:
-    for _, tensor in _submessages(buf, span, {_SPARSE_VALUES: "values", _SPARSE_INDICES: "indices"}):
+    for _, tensor in submessages(buf, span, {_SPARSE_VALUES: "values", _SPARSE_INDICES: "indices"}):
         _scan_tensor(buf, tensor, external)
 
 
 def _scan_tensor(buf, span, external: list[ExternalTensor]) -> None:
     name, location, is_external = "", None, False
-    for number, wire, value in _fields(buf, *span):
-        if number == _TENSOR_NAME and wire == _LEN:
-            name = _text(buf, value)
-        elif number == _TENSOR_LOCATION and wire == _VARINT:
+    for number, wire, value in fields(buf, *span):
+        if number == _TENSOR_NAME and wire == LEN:
+            name = text(buf, value)
+        elif number == _TENSOR_LOCATION and wire == VARINT:
             is_external = value == 1  # TensorProto.DataLocation.EXTERNAL
-        elif number == _TENSOR_EXTERNAL and wire == _LEN:
-            key, text = "", ""
-            for n, w, v in _fields(buf, *value):
-                if n == _ENTRY_KEY and w == _LEN:
-                    key = _text(buf, v)
-                elif n == _ENTRY_VALUE and w == _LEN:
-                    text = _text(buf, v)
+        elif number == _TENSOR_EXTERNAL and wire == LEN:
+            key, location_text = "", ""
+            for n, w, v in fields(buf, *value):
+                if n == _ENTRY_KEY and w == LEN:
+                    key = text(buf, v)
+                elif n == _ENTRY_VALUE and w == LEN:
+                    location_text = text(buf, v)
             if key == "location":
-                location = text
+                location = location_text
     if is_external or location is not None:
         # An EXTERNAL tensor without a location is as unloadable as one pointing outside.
         external.append(ExternalTensor(tensor=name, location=location or ""))

@@ -44,11 +44,10 @@ def _check_outputs(paths: dict[str, Path | None], plot: Path | None) -> None:
         if path.is_dir():
             raise BadInputError(f"{option} {path} is a folder; give a file name")
         ensure_writable_dir(path.parent if str(path.parent) else Path("."))
-    if plot is not None:
-        try:
-            import matplotlib  # noqa: F401  (only checks it is installed; plot.py imports what it uses)
-        except ImportError:
-            raise BadInputError("--plot needs matplotlib: pip install 'ganedge[bench]'") from None
+    if plot is not None:  # before minutes of measuring, not after
+        from ganedge.extras import require
+
+        require("matplotlib", "--plot")
 
 
 @click.command("bench")

@@ -24,12 +24,14 @@ def _open(model: Path, backend: str, device: str, module_options: dict[str, Any]
     from ganedge.models.reference import looks_like_reference
 
     if looks_like_reference(str(model)):
+        _check_installed(str(model), backend)
         generator = sdk.load(str(model), backend=backend, device=device, **module_options)
         return generator, "module", generator.manifest.dataset, {}
     if not model.exists():
         raise ArtifactError(f"{model} does not exist; pass a run directory or an exported .onnx/.engine file")
     if model.is_dir() and not is_run_dir(model):
         raise ArtifactError(f"{model} is a folder without config.json: not a ganedge run directory")
+    _check_installed(model, backend)
     generator = sdk.load(model, backend=backend, device=device)
     manifest = generator.manifest
     if model.is_dir():  # the run's config keeps the dataset options the manifest does not carry
@@ -52,6 +54,14 @@ def _format_table(result: dict[str, Any]) -> str:
     lines = [head] + [f"  {name:<10} {value:>{width}}   ({floor}, real vs real)" for name, value, floor in rows]
     lines.append(f"  ({result['seconds']:.1f} s; FD/KID lower is better, precision/recall higher)")
     return "\n".join(lines)
+
+
+def _check_installed(model: Path | str, backend: str) -> None:
+    """The model's cheap checks, then torch (the feature net) and the model's runtime: every missing extra at once."""
+    from ganedge.extras import require_all
+    from ganedge.sdk.loader import preflight
+
+    require_all(("torch", *preflight(model, backend)), "ganedge eval")
 
 
 @click.command("eval")

@@ -56,11 +56,17 @@ def format_text(info: dict) -> str:
     total = flops["flops_per_sample"] or 1
     shares = ", ".join(f"{op} {n / total:.0%}" for op, n in list(flops["by_op"].items())[:4])
     note = "" if flops["exact"] else f"; not counted: {', '.join(flops['unknown_ops'] + flops['unknown_shapes'])}"
+    if flops.get("graph_batch", 1) > 1:
+        note += f"; counted at the graph's fixed batch {flops['graph_batch']} and divided"
     rows.append(f"FLOPs:     {_si(flops['flops_per_sample'], 'FLOP')} per sample ({shares}){note}")
     if info["external_data"]:
         rows.append(f"External:  {', '.join(sorted(set(info['external_data'])))}")
-    rows.append(f"Checker:   {info['checker']}")
+    unavailable = info.get("unavailable") or {}
+    rows.append(f"Checker:   {info['checker'] or unavailable.get('checker')}")
     lint = info["lint"]
+    if lint is None:
+        rows.append(f"Lint:      {unavailable.get('lint')}")
+        return "\n".join(rows)
     rows.append(f"Lint:      {lint['target']}: {'compatible' if lint['ok'] else 'NOT compatible'} "
                 f"({lint['errors']} errors, {lint['warnings']} warnings)")
     seen = set()

@@ -3,19 +3,24 @@
 ``LazyGroup`` imports a subcommand's module only when that subcommand runs, so
 ``ganedge --help`` and light commands never pay for torch. ``main`` turns a
 GanEdgeError into one line on stderr and its exit code (2 bad input, 1 a failed
-check); ``--debug`` keeps the traceback.
+check); ``--debug`` keeps the traceback. A missing optional package is one such
+error for every command at once: ``LazyGroup`` turns the ModuleNotFoundError into
+``error: ganedge train needs torch (pip install 'ganedge[train]')`` (``ganedge.extras``
+holds the package -> extra table); a missing module of ganedge's own keeps its traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
-from typing import Callable, NoReturn
+from typing import Callable, Iterator, NoReturn
 
 import click
 
 from ganedge import __version__
 from ganedge.errors import GanEdgeError
+from ganedge.extras import missing_extra
 
 # name -> "module:attribute"; the help line is repeated here so --help needs no import.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -46,10 +51,17 @@ class LazyGroup(click.Group):
         if name in self.lazy_commands:
             target, _ = self.lazy_commands[name]
             module_name, attr = target.split(":")
-            command = getattr(importlib.import_module(module_name), attr)
+            with missing_extras_as_errors(lambda: f"{ctx.command_path} {name}"):
+                module = importlib.import_module(module_name)
+            command = getattr(module, attr)
             assert isinstance(command, click.Command), f"{target} is not a click command"
             return command
         return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context):
+        # The innermost group names the command ("ganedge export trt"); outer groups see a GanEdgeError.
+        with missing_extras_as_errors(lambda: " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand)))):
+            return super().invoke(ctx)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help from the table above, so `ganedge --help` imports no subcommand module.
@@ -80,17 +92,32 @@ def cli(debug: bool) -> None:
     _debug = debug
 
 
+@contextlib.contextmanager
+def missing_extras_as_errors(command: Callable[[], str]) -> Iterator[None]:
+    """Turn a ModuleNotFoundError of an optional package into the MissingExtraError naming its extra
+    (``command()`` says who needs it); any other ModuleNotFoundError is a bug and goes on unchanged."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        error = missing_extra(exc, command())
+        if error is None:
+            raise
+        raise error from exc
+
+
 def _one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
 def run_command(command: click.Command, args: list[str], prog_name: str,
                 reraise: Callable[[], bool] = lambda: False) -> NoReturn:
-    """Run a click command with ganedge's error contract and exit: a GanEdgeError is one line
-    on stderr and its exit code (2 bad input, 1 failed check), Ctrl-C exits 130, no traceback
-    unless ``reraise()`` says so. The CLI and the example scripts share it."""
+    """Run a click command with ganedge's error contract and exit: a GanEdgeError (a missing
+    optional package included) is one line on stderr and its exit code (2 bad input, 1 failed
+    check), Ctrl-C exits 130, no traceback unless ``reraise()`` says so. The CLI and the example
+    scripts share it."""
     try:
-        result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        with missing_extras_as_errors(lambda: prog_name):  # plain commands too (the example scripts)
+            result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except GanEdgeError as exc:
         if reraise():
             raise

@@ -23,6 +23,15 @@ def seed_filename(seed: int) -> str:
     return f"seed{seed:06d}.png"
 
 
+def _check_installed(model: Path, backend: str, mp4: bool) -> None:
+    """The model's cheap checks, then its runtime and, for an MP4 walk, the video writer: every missing extra
+    named at once, before anything loads."""
+    from ganedge.extras import require_all
+    from ganedge.sdk.loader import preflight
+
+    require_all((*preflight(str(model), backend), *(("imageio", "imageio_ffmpeg") if mp4 else ())), "ganedge sample")
+
+
 @click.command("sample")
 @click.argument("model", metavar="MODEL", type=click.Path(path_type=Path))
 @click.option("--seeds", type=SEEDS, default="0-63", show_default=True, metavar="SEEDS",
@@ -99,6 +108,7 @@ def sample(model: Path, seeds: list[int], output: Path | None, outdir: Path | No
 
     _check_modes(click.get_current_context(), walk, interp_grid)
     walk, interp_grid = _seed_list(walk), _seed_list(interp_grid)  # errors in one line, as the SDK's
+    _check_installed(model, backend, mp4=walk is not None and output is not None and output.suffix.lower() == ".mp4")
     _check_request(seeds, output, outdir, walk, interp_grid, frames, steps, fps)
     todo, skipped = seeds, 0
     if outdir is not None and walk is None:

@@ -9,6 +9,7 @@ import numpy as np
 from ganedge.data.base import ArrayDataset
 from ganedge.data.resize import resize_float_batch, to_uint8
 from ganedge.errors import DatasetError
+from ganedge.extras import needs
 
 _CACHE: dict[tuple[int, int], np.ndarray] = {}  # (size, channels) -> uint8 NHWC; the resize is the slow part
 
@@ -19,8 +20,8 @@ def load_digits(image_size: int, channels: int | None, **options: Any) -> ArrayD
     channels = channels or 1
     try:
         from sklearn.datasets import load_digits as sk_load_digits
-    except ImportError:
-        raise DatasetError("digits needs scikit-learn; install ganedge[train]") from None
+    except ModuleNotFoundError:
+        raise DatasetError(needs("the digits dataset", "sklearn")) from None
     bunch = sk_load_digits()
     key = (image_size, channels)
     if key not in _CACHE:

@@ -51,10 +51,12 @@ class GenerateOptions:
                                  ("--threads-per-worker", self.threads_per_worker, 1), ("--seed", self.seed, 0)):
             if value is not None and value < low:
                 raise BadInputError(f"{name} must be at least {low}, got {value}")
-        if self.ray is not None:
-            from ganedge.generate.ray_runner import import_ray
+        from ganedge.extras import require_all
+        from ganedge.sdk.loader import preflight
 
-            import_ray()  # before OUT is touched: a missing extra is one line, not a half-started job
+        # Before OUT is touched: a bad model, or every missing extra at once, in one line, not a half-started job.
+        modules = (*preflight(self.model, self.backend), *(("ray",) if self.ray is not None else ()))
+        require_all(modules, "generating images")
 
     def arguments(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}

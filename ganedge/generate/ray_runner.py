@@ -27,21 +27,18 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ganedge.errors import BackendUnavailableError, GanEdgeError
+from ganedge.extras import require
 from ganedge.generate.local import MAX_ATTEMPTS, WorkerFailedError
 from ganedge.generate.render import ShardRenderer, WorkerSpec, error_payload, rebuild_error
 
-RAY_HINT = "pip install 'ganedge[ray]'"
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # only marker records go through it: keep a local instance small
 WAIT_HINT_S = 30.0
 log = logging.getLogger("ganedge.generate")
 
 
 def import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise BackendUnavailableError(f"--ray needs Ray, which is not installed: {RAY_HINT}") from None
-    return ray
+    """``import ray``, or one line naming the ``ray`` extra."""
+    return require("ray", "--ray")
 
 
 @contextlib.contextmanager

@@ -9,5 +9,8 @@ conversion where the images are and copies uint8 back once.
 
 #: Every backend ``ganedge.sdk.load`` knows, in the order the CLI lists them.
 BACKEND_NAMES = ("onnxruntime", "openvino", "tensorrt", "torch")
+#: The optional packages each backend imports (``ganedge.extras`` says which extra brings each).
+BACKEND_MODULES = {"onnxruntime": ("onnxruntime",), "openvino": ("openvino",), "tensorrt": ("tensorrt", "torch"),
+                   "torch": ("torch",)}
 #: What ``backend=`` accepts: a backend name or "auto".
 BACKEND_CHOICES = ("auto", *BACKEND_NAMES)

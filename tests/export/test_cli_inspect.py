@@ -101,3 +101,43 @@ def test_unsafe_external_data_is_refused(cli, tmp_path, external_model):
     (tmp_path / "secret.bin").write_bytes(bytes(16))
     result = cli("inspect", external_model(folder, "../secret.bin"))
     assert result.code == 2 and "outside the model's folder" in result.err
+
+
+def _inspect_without_onnx(path) -> dict:
+    """``ganedge inspect --json`` in a process where onnx (and torch) cannot be imported, as in the light install."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "for name in ('onnx', 'torch', 'onnxruntime'): sys.modules[name] = None\n"
+            "from ganedge.cli.main import main\n"
+            f"main(['inspect', {str(path)!r}, '--json'])\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_without_onnx_everything_but_checker_and_lint_is_the_same(cli, dcgan_all, cond_exports):
+    _, folder = dcgan_all
+    for path in (folder / "model.int8.onnx", cond_exports["mlp"].variants[0].path):
+        light, full = _inspect_without_onnx(path), cli("inspect", path, "--json").json()
+        assert light.pop("checker") is None and light.pop("lint") is None
+        assert light.pop("unavailable") == {"checker": "onnx.checker needs onnx (pip install 'ganedge[train]')",
+                                            "lint": "the TensorRT lint needs onnx (pip install 'ganedge[train]')"}
+        assert full.pop("checker") == "ok" and full.pop("lint")["target"]
+        assert light == full
+
+
+def test_the_light_reader_agrees_with_onnx_on_io_and_parameters(cli, dcgan_all):
+    import numpy as np
+    from onnx import numpy_helper
+
+    from ganedge.export.check import io_signature
+
+    _, folder = dcgan_all
+    for path in (folder / "model.onnx", folder / "model.fp16.onnx", folder / "model.int8.onnx"):
+        info, model = cli("inspect", path, "--json").json(), onnx.load(str(path))
+        assert {k: info[k] for k in ("inputs", "outputs")} == io_signature(model)
+        assert info["parameter_bytes"] == sum(numpy_helper.to_array(t).nbytes for t in model.graph.initializer)
+        assert info["nodes"] == len(model.graph.node) and info["ir_version"] == model.ir_version
+        assert np.isclose(info["size_bytes"], path.stat().st_size)

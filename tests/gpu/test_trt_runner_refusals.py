@@ -70,7 +70,7 @@ def test_engine_without_sidecar_loads_only_with_a_manifest(tmp_path, sidecar_dic
     engine = write_engine(tmp_path, JUNK, None)
     manifest = Manifest.from_dict({k: v for k, v in sidecar_dict.items() if k != "profile"})
     # Past the sidecar check (a manifest describes the model); the next step needs TensorRT itself.
-    with pytest.raises(BackendUnavailableError, match="TensorRT is not available"):
+    with pytest.raises(BackendUnavailableError, match=r"the TensorRT backend needs tensorrt \(pip install 'ganedge\[gpu\]'\)"):
         TensorRTRunner(engine, manifest)
 
 

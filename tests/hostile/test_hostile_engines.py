@@ -59,7 +59,7 @@ def test_cli_refuses_a_foreign_engine_in_one_line(cli, tmp_path, sidecar):
     result = cli("sample", engine, "--seeds", "0-3", "-o", tmp_path / "grid.png")
     assert result.code == 2 and one_line_error(result.err), result
     if not HAS_TENSORRT:
-        assert "TensorRT is not available" in result.err or "tensorrt" in result.err.lower()
+        assert "needs tensorrt (pip install 'ganedge[gpu]')" in result.err
     assert not (tmp_path / "grid.png").exists()
 
 

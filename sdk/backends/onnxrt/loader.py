@@ -24,9 +24,9 @@ from ganedge.artifacts.manifest import ONNX_METADATA_KEY, Manifest
 from ganedge.artifacts.onnx_meta import manifest_from_metadata
 from ganedge.cpu import machine_busy, usable_cores
 from ganedge.errors import ArtifactError, BackendUnavailableError, BadInputError, OutputError
+from ganedge.extras import require
 from ganedge.sdk.backends.graph_io import GraphArg, IoSpec, check_graph_io
 
-CPU_HINT = "pip install 'ganedge[cpu]'"
 GPU_HINT = "pip install 'ganedge[gpu]' (onnxruntime-gpu; uninstall onnxruntime first)"
 PROVIDERS = ("auto", "cpu", "cuda", "tensorrt")
 EXECUTION_PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
@@ -37,12 +37,8 @@ SPIN_KEY = "session.intra_op.allow_spinning"
 
 
 def import_onnxruntime():
-    try:
-        import onnxruntime
-    except ImportError:
-        raise BackendUnavailableError(f"the onnxruntime backend needs onnxruntime: {CPU_HINT} "
-                                      f"(or {GPU_HINT})") from None
-    return onnxruntime
+    """``import onnxruntime``, or a MissingExtraError naming the extra (``cpu``, or ``gpu``)."""
+    return require("onnxruntime", "the onnxruntime backend")
 
 
 def choose_spinning(threads: int) -> bool:

@@ -36,7 +36,8 @@ from ganedge.artifacts.onnx_meta import manifest_from_metadata
 from ganedge.artifacts.onnx_safety import check_onnx_file
 from ganedge.cpu import usable_cores
 from ganedge.cpu_features import cpu_features
-from ganedge.errors import ArtifactError, BackendUnavailableError, BadInputError
+from ganedge.errors import ArtifactError, BadInputError
+from ganedge.extras import require
 from ganedge.images import psnr, to_uint8_nhwc
 from ganedge.latents import latents, seed_range
 from ganedge.sdk.backends.base import run_fixed_batch
@@ -45,7 +46,6 @@ from ganedge.sdk.labels import one_hot
 
 log = logging.getLogger("ganedge.sdk")
 
-OPENVINO_HINT = "pip install 'ganedge[openvino]'"
 PRECISIONS = ("fp32", "bf16", "auto")
 PERFORMANCE_HINTS = ("latency", "throughput")
 BF16_MIN_PSNR = 40.0  # dB against the fp32 compile, uint8 images (the fp16 export gate's threshold)
@@ -55,11 +55,8 @@ _OV_TYPES = {"fp32": "f32", "bf16": "bf16"}
 
 
 def import_openvino():
-    try:
-        import openvino
-    except ImportError:
-        raise BackendUnavailableError(f"the openvino backend needs OpenVINO: {OPENVINO_HINT}") from None
-    return openvino
+    """``import openvino``, or a MissingExtraError naming the ``openvino`` extra."""
+    return require("openvino", "the openvino backend")
 
 
 @functools.lru_cache(maxsize=1)

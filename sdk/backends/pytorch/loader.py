@@ -14,20 +14,20 @@ from typing import Any
 from ganedge.artifacts.manifest import Manifest
 from ganedge.cpu_features import cpu_features
 from ganedge.errors import BackendUnavailableError, BadInputError
+from ganedge.extras import MissingExtraError, require
 
 log = logging.getLogger("ganedge.sdk")
 
-TORCH_HINT = "pip install 'ganedge[train]'"
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def import_torch():
+    """``import torch``, or a MissingExtraError naming the ``train`` extra (and the ONNX way round it)."""
     try:
-        import torch
-    except ImportError:
-        raise BackendUnavailableError(f"the torch backend (run directories) needs torch: {TORCH_HINT}; "
-                                      "or export the run to ONNX and load the .onnx file") from None
-    return torch
+        return require("torch", "the torch backend (run directories and module references)")
+    except MissingExtraError as exc:
+        raise MissingExtraError(f"{exc}; or export the run to ONNX and load the .onnx file",
+                                exc.module, exc.provider) from None
 
 
 @dataclass

@@ -21,11 +21,12 @@ from ganedge.artifacts.trt_profile import BatchProfile
 from ganedge.artifacts.trt_sidecar import (CompatReport, PresentFacts, check_engine_bytes, read_sidecar,
                                            require_compatible)
 from ganedge.errors import ArtifactError, BackendUnavailableError, BadInputError
+from ganedge.extras import install_hint, require
 
 log = logging.getLogger("ganedge.sdk.tensorrt")
 
 MIN_TRT_MAJOR = 10
-INSTALL_HINT = "pip install 'ganedge[gpu]'"
+INSTALL_HINT = install_hint("tensorrt")
 
 
 def trt_major(version: str) -> int:
@@ -39,8 +40,8 @@ def trt_major(version: str) -> int:
 def import_tensorrt():
     """``import tensorrt`` or a BackendUnavailableError naming the extra to install."""
     try:
-        import tensorrt
-    except (ImportError, OSError) as exc:  # OSError: the wheel is there but libnvinfer cannot be loaded
+        tensorrt = require("tensorrt", "the TensorRT backend")  # not installed: MissingExtraError, the one line
+    except (ImportError, OSError) as exc:  # installed, but libnvinfer (or a piece of the wheel) cannot be loaded
         raise BackendUnavailableError(
             f"TensorRT is not available ({type(exc).__name__}: {exc}); install it with {INSTALL_HINT} "
             "(TensorRT 10 or 11 and an NVIDIA driver), or use the onnxruntime backend") from None
