@@ -101,11 +101,8 @@ MISSING_ATTRIBUTE_REF = f"{HOSTILE_FILE}:no_such_name"
 
 
 def load_module(path: Path):
-    """Import a generator file by path, under a name of its own (no sys.path edits)."""
-    spec = importlib.util.spec_from_file_location(f"byog_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Import a generator file as the package module ``tests.byog.generators.<stem>`` (no sys.path edits)."""
+    return importlib.import_module(f"tests.byog.generators.{path.stem}")
 
 
 def build(entry: ByogGenerator):

@@ -25,6 +25,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+try:  # imported as the package tests.byog.generators
+    from .calibration import calibrate_batchnorm
+except ImportError:  # loaded by file path as FILE.py:NAME: its folder is on sys.path, as when a user runs it
+    from calibration import calibrate_batchnorm
+
 LATENT_DIM = 80
 NUM_CLASSES = 10
 SHARED_DIM = 32
@@ -130,24 +135,6 @@ class BigGANGenerator(nn.Module):
             if index == ATTENTION_AFTER:
                 h = self.attention(h)
         return self.output(h)  # (N, 3, 32, 32)
-
-
-@torch.no_grad()
-def calibrate_batchnorm(module: nn.Module, make_inputs, batches: int = 2) -> None:
-    """Running statistics as training leaves them: a few train-mode passes with a cumulative average.
-
-    Train mode also runs spectral norm's power iteration, so its stored vectors converge as in training.
-    """
-    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for bn in norms:
-        bn.reset_running_stats()
-        bn.momentum = None  # cumulative moving average over the passes below
-    module.train()
-    for _ in range(batches):
-        module(*make_inputs())
-    for bn in norms:
-        bn.momentum = 0.1
-    module.eval()
 
 
 def build_generator() -> BigGANGenerator:

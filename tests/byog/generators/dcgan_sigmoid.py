@@ -15,6 +15,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+try:  # imported as the package tests.byog.generators
+    from .calibration import calibrate_batchnorm
+except ImportError:  # loaded by file path as FILE.py:NAME: its folder is on sys.path, as when a user runs it
+    from calibration import calibrate_batchnorm
+
 LATENT_DIM = 100  # the tutorial's nz
 NGF = 32
 SEED = 999  # the tutorial's manualSeed
@@ -52,21 +57,6 @@ def weights_init(m: nn.Module) -> None:
     elif "BatchNorm" in name:
         nn.init.normal_(m.weight, 1.0, 0.02)
         nn.init.zeros_(m.bias)
-
-
-@torch.no_grad()
-def calibrate_batchnorm(module: nn.Module, make_inputs, batches: int = 2) -> None:
-    """Running statistics as training leaves them: a few train-mode passes with a cumulative average."""
-    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for bn in norms:
-        bn.reset_running_stats()
-        bn.momentum = None  # cumulative moving average over the passes below
-    module.train()
-    for _ in range(batches):
-        module(*make_inputs())
-    for bn in norms:
-        bn.momentum = 0.1
-    module.eval()
 
 
 def build_generator() -> DCGANGenerator:

@@ -19,6 +19,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+try:  # imported as the package tests.byog.generators
+    from .calibration import calibrate_batchnorm
+except ImportError:  # loaded by file path as FILE.py:NAME: its folder is on sys.path, as when a user runs it
+    from calibration import calibrate_batchnorm
+
 LATENT_DIM = 64
 NFC = {4: 64, 8: 32, 16: 32, 32: 16, 64: 8}  # channels per resolution
 SEED = 2021
@@ -108,24 +113,6 @@ def fastgan_init(module: nn.Module) -> None:
     elif "BatchNorm" in name:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
-
-
-@torch.no_grad()
-def calibrate_batchnorm(module: nn.Module, make_inputs, batches: int = 2) -> None:
-    """Running statistics as training leaves them: a few train-mode passes with a cumulative average.
-
-    Train mode also runs spectral norm's power iteration, so its stored vectors converge as in training.
-    """
-    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for bn in norms:
-        bn.reset_running_stats()
-        bn.momentum = None  # cumulative moving average over the passes below
-    module.train()
-    for _ in range(batches):
-        module(*make_inputs())
-    for bn in norms:
-        bn.momentum = 0.1
-    module.eval()
 
 
 def build_generator() -> FastGANGenerator:
