@@ -102,3 +102,21 @@ def onehot_onnx(tmp_path_factory) -> Path:
     from tests.sdk.onehot import build_onehot_onnx
 
     return build_onehot_onnx(tmp_path_factory.mktemp("onehot"))
+
+
+@pytest.fixture(scope="module")
+def g(models):
+    """The 32x32 RGB DCGAN export, loaded once per test module."""
+    from ganedge import sdk
+
+    with sdk.load(models["dcgan"]) as generator:
+        yield generator
+
+
+@pytest.fixture(scope="module")
+def cond(models):
+    """The 16x16 conditional (10 classes) export, loaded once per test module."""
+    from ganedge import sdk
+
+    with sdk.load(models["cond"]) as generator:
+        yield generator

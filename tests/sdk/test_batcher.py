@@ -15,12 +15,6 @@ from ganedge.errors import BadInputError, ClosedError, NumericalError, QueueFull
 from ganedge.latents import latents
 
 
-@pytest.fixture(scope="module")
-def g(models):
-    with sdk.load(models["dcgan"]) as generator:
-        yield generator
-
-
 def test_results_equal_direct_sampling_and_requests_get_batched(g):
     requests = [(seed, n) for seed, n in zip(range(0, 3200, 100), [1, 2, 3] * 11)]
     with sdk.Batcher(g, max_batch=16, max_delay_ms=200) as batcher:

@@ -9,22 +9,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from ganedge import sdk
 from ganedge.errors import BadInputError
 
 HUGE = 10**15
-
-
-@pytest.fixture(scope="module")
-def g(models):
-    with sdk.load(models["dcgan"]) as generator:  # 32x32 RGB
-        yield generator
-
-
-@pytest.fixture(scope="module")
-def cond(models):
-    with sdk.load(models["cond"]) as generator:  # 16x16, 10 classes
-        yield generator
 
 
 def _traced_peak(fn):

@@ -13,18 +13,6 @@ from ganedge.latents import latents
 from ganedge.sdk.navigate import SLERP_EPS, Path, interpolate_latents
 
 
-@pytest.fixture(scope="module")
-def g(models):
-    with sdk.load(models["dcgan"]) as generator:
-        yield generator
-
-
-@pytest.fixture(scope="module")
-def cond(models):
-    with sdk.load(models["cond"]) as generator:
-        yield generator
-
-
 def reference_slerp(za: np.ndarray, zb: np.ndarray, t: float) -> np.ndarray:
     """The docstring's formula written out again independently (numpy's own sums and trig)."""
     a, b = za.astype(np.float64), zb.astype(np.float64)

@@ -21,12 +21,6 @@ def mlp(models):
         yield g
 
 
-@pytest.fixture(scope="module")
-def cond(models):
-    with sdk.load(models["cond"]) as g:
-        yield g
-
-
 def calls(max_n: int = 12):
     return st.integers(0, max_n).flatmap(lambda n: st.tuples(
         st.just(n),

@@ -12,18 +12,6 @@ from ganedge.images import to_uint8_reference
 from ganedge.latents import latents
 
 
-@pytest.fixture(scope="module")
-def g(models):
-    with sdk.load(models["dcgan"]) as generator:
-        yield generator
-
-
-@pytest.fixture(scope="module")
-def cond(models):
-    with sdk.load(models["cond"]) as generator:
-        yield generator
-
-
 def test_sample_is_bare_session_plus_reference_conversion(g, models):
     import onnxruntime as ort
 
