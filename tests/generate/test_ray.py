@@ -39,7 +39,9 @@ def test_ray_actors_write_the_same_shards_as_local_workers(cli, ray_instance, co
     report = on_ray.json()
     assert report["executor"] == "ray" and report["workers"] == 2 and report["threads_per_worker"] == 1
     stats = report["worker_stats"]
-    assert len({s["pid"] for s in stats}) == 2 and os.getpid() not in {s["pid"] for s in stats}
+    # Two actors serve the queue; which of them takes how many shards is the scheduler's business (on a busy
+    # machine one may take all five before the other has started), but no shard ever runs in this process.
+    assert 1 <= len({s["pid"] for s in stats}) <= 2 and os.getpid() not in {s["pid"] for s in stats}
     assert sum(s["images"] for s in stats) == 30 and not any(s["torch_imported"] for s in stats)
 
 
