@@ -102,7 +102,7 @@ class Plan:
     truncation: float
     format: str
     labels: LabelPlan
-    created: int = field(default_factory=lambda: int(time.time()))  # tar member mtime: fixed per job
+    created: int = field(default_factory=lambda: int(time.time()))  # when the job began (information only)
     arguments: dict[str, Any] = field(default_factory=dict)  # how it was invoked (information only)
 
     def __post_init__(self) -> None:

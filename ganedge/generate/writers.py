@@ -67,6 +67,21 @@ def temp_path(out: Path, final_name: str) -> Path:
     return out / f".{final_name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
 
 
+# Every tar and zip member carries this timestamp (1980-01-01T00:00:00Z, the earliest a zip can
+# hold), never the clock: a shard is a pure function of its plan's identity, so two jobs of the
+# same plan started at different times write the same bytes (and resume never sees a mismatch).
+MEMBER_EPOCH = 315532800
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def zip_member(name: str) -> zipfile.ZipInfo:
+    """A stored (uncompressed) zip entry dated MEMBER_EPOCH, readable (0644) once extracted."""
+    info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
+
+
 def sha256_path(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -178,7 +193,7 @@ class TarWriter(ShardWriter):
         self.final = out / (shard.name + ".tar")
         self.temp = temp_path(out, self.final.name)
         self.handle = open(self.temp, "wb")
-        self.tar = TarStream(self.handle, mtime=plan.created)
+        self.tar = TarStream(self.handle, mtime=MEMBER_EPOCH)
 
     def _write(self, seeds, labels, images) -> None:
         for i, seed in enumerate(seeds.tolist()):
@@ -222,7 +237,7 @@ class NpzWriter(ShardWriter):
 
     def _write(self, seeds, labels, images) -> None:
         if self.entry is None:
-            self.entry = self.zip.open("images.npy", "w", force_zip64=True)
+            self.entry = self.zip.open(zip_member("images.npy"), "w", force_zip64=True)
             header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False,
                       "shape": (self.shard.count, *images.shape[1:])}
             np.lib.format.write_array_header_1_0(self.entry, header)
@@ -236,10 +251,10 @@ class NpzWriter(ShardWriter):
 
     def _publish(self) -> tuple[str, int, list[str]]:
         self.entry.close()
-        self.zip.writestr("seeds.npy", self._npy(np.arange(self.shard.first_seed, self.shard.first_seed
+        self.zip.writestr(zip_member("seeds.npy"), self._npy(np.arange(self.shard.first_seed, self.shard.first_seed
                                                             + self.shard.count, dtype=np.int64)))
         if self.plan.num_classes:
-            self.zip.writestr("labels.npy", self._npy(np.array(self.labels, dtype=np.int64)))
+            self.zip.writestr(zip_member("labels.npy"), self._npy(np.array(self.labels, dtype=np.int64)))
         self.zip.close()
         with open(self.temp, "rb+") as handle:
             os.fsync(handle.fileno())
