@@ -12,10 +12,7 @@ count, mean batch size) are printed (`pytest -s`) and written to the test's tmp 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import subprocess
-import sys
 
 import httpx
 import numpy as np
@@ -23,23 +20,12 @@ import pytest
 
 from ganedge.images import make_grid
 
+from tests.cpu_burners import cpu_burners
 from tests.examples.example_helpers import ServerProcess
 from tests.examples.load_client import LoadPlan, figures, images_of, run_load
 
 PLAN = LoadPlan(clients=64, duration_s=30.0, max_n=4)
 MAX_QUEUE = 64  # images: fewer than 64 clients asking for 1..4 each can want at once, so it may fill up
-
-
-@contextlib.contextmanager
-def cpu_burners(count: int):
-    """``count`` processes that keep a core busy each (``while True: pass``) while the block runs."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
-    try:
-        yield
-    finally:
-        for proc in procs:
-            proc.kill()
-            proc.wait(10)
 
 
 def load_and_check(small_onnx, reference, tmp_path, plan: LoadPlan, server_args: list[str], burners: int = 0) -> dict:

@@ -8,6 +8,7 @@ import sys
 import time
 
 from ganedge.cpu import runnable_others, usable_cores
+from tests.cpu_burners import cpu_burners
 
 
 def _policy_in_subprocess(env_extra):
@@ -25,22 +26,18 @@ def test_explicit_wait_policy_is_respected_and_torch_not_loaded():
 
 
 def test_busy_neighbour_is_seen():
-    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        time.sleep(0.5)
-        others = runnable_others()
-    finally:
-        busy.kill()
-        busy.wait()
-    assert 1 <= others <= 100_000
+    # One look is a snapshot: a thread of this pytest process (an onnxruntime pool left by an
+    # earlier test) waking between its two reads hides one runnable thread now and then, so the
+    # neighbour must be seen in most of twenty looks over a second (an idle machine shows a
+    # passing runnable thread in about one look of a hundred).
+    looks = []
+    with cpu_burners(1):
+        for _ in range(20):
+            looks.append(runnable_others())
+            time.sleep(0.05)
+    assert sum(seen >= 1 for seen in looks) >= 12 and all(0 <= seen <= 100_000 for seen in looks), looks
 
 
 def test_busy_machine_makes_threads_wait_passively():
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(usable_cores())]
-    try:
-        time.sleep(0.5)
+    with cpu_burners(usable_cores()):
         assert _policy_in_subprocess({}) == ["'PASSIVE'", "False"]
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
