@@ -18,6 +18,7 @@ _MODE_IDS = b"0000644\0" + b"0000000\0" + b"0000000\0"  # mode 0644, uid 0, gid 
 # empty (tarfile leaves the device numbers blank for regular files), padding to 512
 _TAIL = b"0" + b"\0" * 100 + b"ustar\x0000" + b"\0" * 64 + b"\0" * 16 + b"\0" * 155 + b"\0" * 12
 _TAIL_SUM = sum(_TAIL) + 8 * ord(" ")  # the checksum field counts as eight spaces
+_ZEROS = bytes(BLOCK)
 
 
 def ustar_header(name: str, size: int, mtime: int) -> bytes:
@@ -36,9 +37,16 @@ class TarStream:
         self.handle, self.mtime, self.offset = handle, int(mtime), 0
 
     def add(self, name: str, data: bytes) -> None:
-        padding = -len(data) % BLOCK
-        self.handle.write(ustar_header(name, len(data), self.mtime) + data + b"\0" * padding)
-        self.offset += BLOCK + len(data) + padding
+        self.add_many([(name, data)])
+
+    def add_many(self, members: list[tuple[str, bytes]]) -> None:
+        """Append several files in one write (a batch of images is one call to the OS)."""
+        pieces = []
+        for name, data in members:
+            pieces += (ustar_header(name, len(data), self.mtime), data, _ZEROS[:-len(data) % BLOCK])
+        chunk = b"".join(pieces)
+        self.handle.write(chunk)
+        self.offset += len(chunk)
 
     def close(self) -> None:
         end = 2 * BLOCK  # two zero blocks end the archive

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganedge.generate.png import encode_png
+from ganedge.generate.png import encode_png, encode_pngs
 
 
 @pytest.mark.parametrize("shape", [(16, 16, 3), (7, 5, 1), (1, 1, 3), (9, 31, 4), (4, 6, 2), (64, 64, 3)])
@@ -33,3 +33,12 @@ def test_refuses_what_png_cannot_hold():
         encode_png(np.zeros((4, 4, 5), np.uint8))
     with pytest.raises(ValueError):
         encode_png(np.zeros((4, 4, 3), np.float32))
+
+
+def test_a_batch_encodes_as_its_images_one_by_one():
+    images = np.random.default_rng(3).integers(0, 256, (5, 9, 7, 3), dtype=np.uint8)
+    assert encode_pngs(images) == [encode_png(image) for image in images]
+    with Image.open(io.BytesIO(encode_pngs(images)[4])) as decoded:
+        assert np.array_equal(np.asarray(decoded), images[4])
+    with pytest.raises(ValueError):
+        encode_pngs(images[0])  # one image is (H, W, C), not a batch

@@ -4,6 +4,7 @@ the clock never reach them, in any format."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import tarfile
 import zipfile
 
@@ -44,3 +45,17 @@ def test_two_jobs_a_day_apart_write_the_same_bytes(fmt, tmp_path):
             assert archive.namelist() == ["images.npy", "seeds.npy", "labels.npy"]
         data = np.load(tmp_path / "a" / "000000.npz")
         assert data["seeds"].tolist() == list(range(50, 56)) and data["labels"].tolist() == [0, 1, 0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("names,truncation", [((), 1.0), (("cat", "dög \"quoted\""), 0.7)])
+def test_each_images_json_is_what_json_dumps_writes(names, truncation, tmp_path):
+    manifest = Manifest(arch="dcgan", latent_dim=4, image_shape=(3, 8, 8), num_classes=2,
+                        class_names=names or None).to_dict()
+    plan = Plan(model="m.onnx", model_sha256="cd" * 32, manifest=manifest, count=4, seed=2**40, shard_size=4,
+                truncation=truncation, format="webdataset", labels=LabelPlan("balanced", 2, balanced_counts(4, 2)))
+    writer = open_writer(plan, plan.shards[0], tmp_path)
+    try:
+        for seed, label in [(2**40, 0), (2**40 + 1, 1), (7, None)]:
+            assert writer._meta_json(seed, label) == json.dumps(writer._sample_meta(seed, label)).encode()
+    finally:
+        writer.abort()
