@@ -264,8 +264,8 @@ class NpzWriter(ShardWriter):
 
     def _publish(self) -> tuple[str, int, list[str]]:
         self.entry.close()
-        self.zip.writestr(zip_member("seeds.npy"), self._npy(np.arange(self.shard.first_seed, self.shard.first_seed
-                                                            + self.shard.count, dtype=np.int64)))
+        seeds = np.arange(self.shard.first_seed, self.shard.first_seed + self.shard.count, dtype=np.int64)
+        self.zip.writestr(zip_member("seeds.npy"), self._npy(seeds))
         if self.plan.num_classes:
             self.zip.writestr(zip_member("labels.npy"), self._npy(np.array(self.labels, dtype=np.int64)))
         self.zip.close()
