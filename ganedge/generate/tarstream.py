@@ -9,6 +9,7 @@ byte-identical to what ``tarfile`` writes for the same member, and that readers 
 
 from __future__ import annotations
 
+import hashlib
 from typing import BinaryIO
 
 BLOCK = 512
@@ -35,6 +36,7 @@ class TarStream:
 
     def __init__(self, handle: BinaryIO, mtime: int):
         self.handle, self.mtime, self.offset = handle, int(mtime), 0
+        self.sha256 = hashlib.sha256()  # of every byte written, so the archive is never read back to hash it
 
     def add(self, name: str, data: bytes) -> None:
         self.add_many([(name, data)])
@@ -44,12 +46,14 @@ class TarStream:
         pieces = []
         for name, data in members:
             pieces += (ustar_header(name, len(data), self.mtime), data, _ZEROS[:-len(data) % BLOCK])
-        chunk = b"".join(pieces)
+        self._write(b"".join(pieces))
+
+    def _write(self, chunk: bytes) -> None:
         self.handle.write(chunk)
+        self.sha256.update(chunk)
         self.offset += len(chunk)
 
     def close(self) -> None:
         end = 2 * BLOCK  # two zero blocks end the archive
         end += -(self.offset + end) % RECORD
-        self.handle.write(b"\0" * end)
-        self.offset += end
+        self._write(bytes(end))

@@ -223,8 +223,7 @@ class TarWriter(ShardWriter):
         os.fsync(self.handle.fileno())
         self.handle.close()
         os.chmod(self.temp, 0o644)
-        checksum = sha256_path(self.temp)
-        size = self.temp.stat().st_size
+        checksum, size = self.tar.sha256.hexdigest(), self.tar.offset
         os.replace(self.temp, self.final)
         fsync_dir(self.out)
         return checksum, size, [self.final.name]

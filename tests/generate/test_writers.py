@@ -4,6 +4,7 @@ the clock never reach them, in any format."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import tarfile
 import zipfile
@@ -36,6 +37,10 @@ def test_two_jobs_a_day_apart_write_the_same_bytes(fmt, tmp_path):
     later = dataclasses.replace(plan, created=plan.created + 86_400)
     first, second = write_shard(plan, tmp_path / "a"), write_shard(later, tmp_path / "b")
     assert first["sha256"] == second["sha256"] and first["bytes"] == second["bytes"]
+    files = sorted(path for path in (tmp_path / "a").rglob("*") if path.is_file() and path.suffix in (".tar", ".npz"))
+    for path in files:  # the marker's checksum and size are those of the file on disk
+        assert first["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and first["bytes"] == path.stat().st_size
+    assert len(files) == (0 if fmt == "folder" else 1)
     if fmt == "webdataset":
         with tarfile.open(tmp_path / "a" / "000000.tar") as tar:
             assert {member.mtime for member in tar.getmembers()} == {MEMBER_EPOCH}
