@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ganedge.fsutil import write_text_atomic
+from ganedge.fsutil import fsync_path, write_text_atomic
 from ganedge.generate.plan import Plan, Shard
 from ganedge.generate.png import encode_pngs
 from ganedge.generate.tarstream import TarStream
@@ -96,19 +96,6 @@ def tree_digest(entries: list[tuple[str, str]]) -> str:
     for rel, file_sha in sorted(entries):
         digest.update(f"{rel}\0{file_sha}\n".encode())
     return digest.hexdigest()
-
-
-def fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def sync_filesystem(folder: Path) -> None:
@@ -225,7 +212,7 @@ class TarWriter(ShardWriter):
         os.chmod(self.temp, 0o644)
         checksum, size = self.tar.sha256.hexdigest(), self.tar.offset
         os.replace(self.temp, self.final)
-        fsync_dir(self.out)
+        fsync_path(self.out)
         return checksum, size, [self.final.name]
 
     def abort(self) -> None:
@@ -268,12 +255,11 @@ class NpzWriter(ShardWriter):
         if self.plan.num_classes:
             self.zip.writestr(zip_member("labels.npy"), self._npy(np.array(self.labels, dtype=np.int64)))
         self.zip.close()
-        with open(self.temp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        fsync_path(self.temp)
         os.chmod(self.temp, 0o644)
         checksum, size = sha256_path(self.temp), self.temp.stat().st_size
         os.replace(self.temp, self.final)
-        fsync_dir(self.out)
+        fsync_path(self.out)
         return checksum, size, [self.final.name]
 
     def abort(self) -> None:
@@ -320,10 +306,10 @@ class FolderWriter(ShardWriter):
             if target.exists():  # left by a run killed between these renames and its marker
                 shutil.rmtree(target)
             os.rename(staged, target)
-            fsync_dir(parent)
+            fsync_path(parent)
             files.append(f"{staged.name}/{self.shard.name}")
         self.staging.rmdir()
-        fsync_dir(self.out)
+        fsync_path(self.out)
         return tree_digest(self.entries), self.bytes, files
 
     def abort(self) -> None:
