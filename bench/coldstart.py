@@ -22,42 +22,14 @@ images, the cost an application pays once per process.
 from __future__ import annotations
 
 import json
-import os
-import resource
 import subprocess
 import sys
 import time
 from typing import Any
 
+from ganedge.procmem import peak_rss_mb, rss_mb
+
 STEADY_CALLS = 1
-
-
-def _rss_mb() -> float | None:
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:
-            resident_pages = int(handle.read().split()[1])
-        return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _max_rss_mb() -> float:
-    """This process's RSS high-water mark.
-
-    Linux: ``VmHWM`` from /proc/self/status, which belongs to the address space created by exec.
-    Not ``ru_maxrss``: exec folds the *parent's* high-water mark into it (the forked copy of the
-    parent's address space is what exec replaces), so a small child of a large bench process
-    would report the bench's memory as its own.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 2**10  # kB
-    except (OSError, ValueError, IndexError):
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +40,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     from ganedge import sdk
 
     import_s = time.perf_counter() - begin
-    rss_before = _rss_mb()
+    rss_before = rss_mb()
     begin = time.perf_counter()
     generator = sdk.load(spec["path"], **spec["load_kwargs"])
     load_s = time.perf_counter() - begin
@@ -88,7 +60,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         "first_call_s": first_call_s,
         "steady_call_s": min(steady) if steady else None,
         "rss_before_load_mb": rss_before,
-        "peak_mem_mb": _max_rss_mb(),
+        "peak_mem_mb": peak_rss_mb(),
     }
     if rss_before is not None:
         result["peak_mem_delta_mb"] = result["peak_mem_mb"] - rss_before

@@ -23,6 +23,7 @@ import numpy as np
 from ganedge.errors import GanEdgeError
 from ganedge.generate.plan import Plan
 from ganedge.generate.writers import open_writer
+from ganedge.procmem import peak_rss_mb, rss_mb
 
 
 @dataclass(frozen=True)
@@ -41,25 +42,10 @@ class WorkerSpec:
         return asdict(self)
 
 
-def rss_mb() -> float:
-    """Resident memory of this process now (Linux /proc; peak RSS elsewhere)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:
-            pages = int(handle.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return peak_rss_mb()
-
-
 def cpu_seconds() -> float:
     """CPU time (user + system) this process has used so far, start-up included."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 class ShardRenderer:
@@ -74,7 +60,7 @@ class ShardRenderer:
         self.out = Path(spec.out)
         self.generator = sdk.load(spec.model, backend=spec.backend, device=spec.device, threads=spec.threads)
         self.load_s = time.perf_counter() - started
-        self.rss_after_load_mb = rss_mb()
+        self.rss_after_load_mb = rss_mb() or peak_rss_mb()
         self.images = 0
         self.render_s = 0.0
 
