@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 from ganedge.errors import CheckFailedError, ConfigError, DatasetError, GanEdgeError
 from ganedge.artifacts.run_config import RunConfig
-from ganedge.train.distributed import DistContext, from_environment
+from ganedge.train.distributed import DistContext, from_environment, shutdown
 from ganedge.train.rundir import RunDir
 from ganedge.train.threads import configure_threads
 
@@ -261,11 +261,30 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
     ``estimate``: before the first step, time a few warm-up steps (rolled back, see
     ``ganedge.train.estimate``) and print the time to the budget on ``progress_stream`` (stderr),
     after ``announce`` (a line such as the recipe), which is printed once the run directory is ready.
+    Without ``dist_ctx`` a torchrun launch (WORLD_SIZE > 1) makes the process group here and destroys it
+    before returning; a caller that passes ``dist_ctx`` owns its group.
     """
+    device = resolve_device(device)
+    if dist_ctx is not None:
+        return _train(config, run_dir, resume, dataset, device, threads, quiet, dist_ctx, on_log, should_stop,
+                      progress_stream, estimate, announce)
+    # Under torchrun the process group is ours: it is torn down here, every rank together, before the
+    # interpreter exits. Left to interpreter exit, one rank's teardown can abort its peer mid-exit
+    # ("terminate called without an active exception", SIGABRT) and fail a run that trained correctly.
+    ctx = from_environment("cuda" if device.startswith("cuda") else "cpu")
+    try:
+        return _train(config, run_dir, resume, dataset, device, threads, quiet, ctx, on_log, should_stop,
+                      progress_stream, estimate, announce)
+    finally:
+        shutdown(ctx)
+
+
+def _train(config: RunConfig, run_dir: str | Path, resume: bool, dataset: Any, device: str, threads: int | None,
+           quiet: bool, ctx: DistContext, on_log: Callable[[dict[str, Any]], None] | None,
+           should_stop: Callable[[int], bool] | None, progress_stream: Any, estimate: bool,
+           announce: str | None) -> TrainResult:
     from ganedge.progress import Progress
 
-    device = resolve_device(device)
-    ctx = dist_ctx or from_environment("cuda" if device.startswith("cuda") else "cpu")
     if ctx.enabled and device == "cuda":
         device = f"cuda:{ctx.local_rank}"
     threads = configure_threads(ctx.local_world_size, threads)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -31,6 +32,28 @@ def _worker(rank: int, world_size: int, init_method: str, run_dir: str, out_dir:
             json.dump(result.to_dict(), handle)
     finally:
         shutdown(ctx)
+
+
+def _torchrun_style_worker(rank: int, world_size: int, port: int, run_dir: str, out_dir: str) -> None:
+    """A rank as torchrun starts it: the process group comes from the environment, made by train() itself."""
+    import torch.distributed as dist
+
+    from ganedge.data import load_dataset
+    from ganedge.train.loop import train
+    from tests.train.helpers import tiny_config
+
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
+                      LOCAL_WORLD_SIZE=str(world_size), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    result = train(tiny_config("dcgan", steps=2), run_dir, dataset=load_dataset("scenes", image_size=16), quiet=True,
+                   threads=1)
+    with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as handle:
+        json.dump({"world_size": result.world_size, "group_left": dist.is_initialized()}, handle)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _digest_of_saved_generator(run_dir):
@@ -66,3 +89,11 @@ def test_torchrun_launches_ddp_training_through_the_cli(tmp_path):
     assert summary["estimate"]["timed_steps"] == 3  # both ranks ran the rolled-back warm-up in step
     assert result.stderr.count("estimate: ") == 1  # printed by rank 0 alone
     assert summary["g_digest"] == _digest_of_saved_generator(run)
+
+
+def test_train_destroys_the_process_group_it_made(tmp_path):
+    # Left alive to interpreter exit, one rank's teardown could abort its peer after a correct run (SIGABRT,
+    # "terminate called without an active exception"): train() tears down the group it made, every rank together.
+    mp.spawn(_torchrun_style_worker, args=(2, _free_port(), str(tmp_path / "run"), str(tmp_path)), nprocs=2, join=True)
+    results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert results == [{"world_size": 2, "group_left": False}] * 2
