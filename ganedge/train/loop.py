@@ -265,18 +265,16 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False, datas
     before returning; a caller that passes ``dist_ctx`` owns its group.
     """
     device = resolve_device(device)
-    if dist_ctx is not None:
-        return _train(config, run_dir, resume, dataset, device, threads, quiet, dist_ctx, on_log, should_stop,
-                      progress_stream, estimate, announce)
-    # Under torchrun the process group is ours: it is torn down here, every rank together, before the
-    # interpreter exits. Left to interpreter exit, one rank's teardown can abort its peer mid-exit
-    # ("terminate called without an active exception", SIGABRT) and fail a run that trained correctly.
-    ctx = from_environment("cuda" if device.startswith("cuda") else "cpu")
+    ctx = dist_ctx or from_environment("cuda" if device.startswith("cuda") else "cpu")
     try:
         return _train(config, run_dir, resume, dataset, device, threads, quiet, ctx, on_log, should_stop,
                       progress_stream, estimate, announce)
     finally:
-        shutdown(ctx)
+        # Under torchrun the process group is ours: torn down here, every rank together, not left to
+        # interpreter exit, where one rank's teardown can abort its peer (SIGABRT, "terminate called
+        # without an active exception") and fail a run that trained correctly.
+        if dist_ctx is None:
+            shutdown(ctx)
 
 
 def _train(config: RunConfig, run_dir: str | Path, resume: bool, dataset: Any, device: str, threads: int | None,
